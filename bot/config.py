@@ -1,0 +1,100 @@
+"""Typed settings, from the environment or ``.env`` (pydantic-settings).
+
+Nothing here is instantiated at import time: :func:`bot.cli.main` builds one
+``Settings`` and passes it down.  See ``config/example.env`` for every variable.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import date, time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.catalogue.schema import DueDate
+from bot.schedule.policy import SchedulePolicy
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/bot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = Field(default=None, description="from @BotFather")
+    database_url: str = DEFAULT_SQLITE_URL
+    telegram_api_base_url: str = "https://api.telegram.org"
+    timezone: str = "Asia/Bangkok"
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    catalogue_file: Path | None = Field(default=None, description="default: the shipped catalogue")
+    thai_digits: bool = True
+    default_language: str = "th"
+    schedule: SchedulePolicy = Field(default_factory=SchedulePolicy)
+    extra_holidays: dict[date, str] = Field(default_factory=dict)
+
+    # delivery
+    rate_global_per_second: int = Field(default=25, ge=1, le=30)
+    rate_private_per_second: int = Field(default=1, ge=1, le=1)
+    rate_group_per_minute: int = Field(default=20, ge=1, le=20)
+    tick_seconds: int = Field(default=30, ge=1, le=60)
+    dispatch_batch: int = Field(default=50, ge=1, le=1000)
+    outbox_lease_seconds: int = Field(default=300, ge=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # onboarding
+    invite_ttl_days: int = Field(default=7, ge=1, le=90)
+
+    # reports
+    digest_weekday: int = Field(default=0, ge=0, le=6, description="0 = Monday")
+    digest_time: time = time(8, 30)
+    oit_window: DueDate = DueDate(month=3, day=1)
+    upcoming_days: int = Field(default=14, ge=1, le=90)
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def bot_api_url(self) -> str:
+        return self.telegram_api_base_url.rstrip("/") + "/bot"
+
+    @property
+    def bot_file_url(self) -> str:
+        return self.telegram_api_base_url.rstrip("/") + "/file/bot"
+
+    def sqlite_path(self) -> Path | None:
+        """The file of an SQLite URL (to create its folder), or None."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            rest = self.database_url[len(prefix) :]
+            if rest and rest != ":memory:":
+                return Path(rest)
+        return None

@@ -1,0 +1,144 @@
+"""Reminder slots for one stage deadline.
+
+Defaults (BRIEF.md, "Reminder etiquette"): 7 days and 1 day before the deadline
+(calendar days; a non-working day moves back to the previous working day), on the
+day, then every working day while overdue; after 3 working days overdue the item is
+escalated to the head.  Every slot is at 09:00 in the office's time zone, and only on
+working days.
+
+The service layer stores the next slot of each open stage in an indexed column; these
+functions say which slot that is, given ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.schedule.policy import SchedulePolicy
+from bot.schedule.workdays import WorkCalendar
+
+
+class SlotKind(StrEnum):
+    LEAD = "lead"
+    DUE = "due"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    at: datetime  # UTC
+    day: date  # local date of the slot
+    kind: SlotKind
+    days_left: int  # calendar days from the slot's day to the deadline (negative: overdue)
+    overdue_working_days: int  # 0 unless overdue
+
+    def escalates(self, policy: SchedulePolicy) -> bool:
+        return self.overdue_working_days >= policy.escalate_after
+
+
+def slot_instant(day: date, policy: SchedulePolicy, tz: ZoneInfo) -> datetime:
+    """The reminder time of ``day`` in ``tz``, as a UTC instant."""
+    return datetime.combine(day, policy.reminder_time, tzinfo=tz).astimezone(UTC)
+
+
+def lead_days(deadline: date, cal: WorkCalendar, policy: SchedulePolicy) -> list[date]:
+    days = {
+        cal.on_or_before(deadline - timedelta(days=n)) for n in policy.reminder_lead_days if n > 0
+    }
+    return sorted(d for d in days if d < deadline)
+
+
+def _slot(
+    deadline: date,
+    day: date,
+    kind: SlotKind,
+    cal: WorkCalendar,
+    policy: SchedulePolicy,
+    tz: ZoneInfo,
+) -> Slot:
+    overdue = cal.between(deadline, day) if kind is SlotKind.OVERDUE else 0
+    return Slot(slot_instant(day, policy, tz), day, kind, (deadline - day).days, overdue)
+
+
+def first_slot_on_or_after(
+    deadline: date, day: date, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
+) -> Slot:
+    deadline = cal.on_or_before(deadline)
+    for ld in lead_days(deadline, cal, policy):
+        if ld >= day:
+            return _slot(deadline, ld, SlotKind.LEAD, cal, policy, tz)
+    if deadline >= day:
+        return _slot(deadline, deadline, SlotKind.DUE, cal, policy, tz)
+    d = cal.on_or_after(max(day, deadline + timedelta(days=1)))
+    return _slot(deadline, d, SlotKind.OVERDUE, cal, policy, tz)
+
+
+def last_slot_on_or_before(
+    deadline: date, day: date, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
+) -> Slot | None:
+    deadline = cal.on_or_before(deadline)
+    if day >= deadline:
+        d = cal.on_or_before(day)
+        kind = SlotKind.OVERDUE if d > deadline else SlotKind.DUE
+        return _slot(deadline, d, kind, cal, policy, tz)
+    earlier = [ld for ld in lead_days(deadline, cal, policy) if ld <= day]
+    return _slot(deadline, earlier[-1], SlotKind.LEAD, cal, policy, tz) if earlier else None
+
+
+def next_slot(
+    deadline: date, after: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
+) -> Slot:
+    """The first slot strictly after ``after`` (there always is one: overdue never ends)."""
+    local = after.astimezone(tz)
+    day = local.date()
+    if local.timetz().replace(tzinfo=None) >= policy.reminder_time:
+        day += timedelta(days=1)
+    return first_slot_on_or_after(deadline, day, cal, policy, tz)
+
+
+def current_slot(
+    deadline: date, now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
+) -> Slot | None:
+    """The latest slot at or before ``now``: what a late (caught-up) reminder stands for."""
+    local = now.astimezone(tz)
+    day = local.date()
+    if local.timetz().replace(tzinfo=None) < policy.reminder_time:
+        day -= timedelta(days=1)
+    return last_slot_on_or_before(deadline, day, cal, policy, tz)
+
+
+def reminder_slots(
+    deadline: date, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo, *, until: date
+) -> list[Slot]:
+    """Every slot of one stage deadline up to and including ``until`` (overdue never ends)."""
+    out: list[Slot] = []
+    day = date.min
+    while True:
+        s = first_slot_on_or_after(deadline, day, cal, policy, tz)
+        if s.day > until:
+            return out
+        out.append(s)
+        day = s.day + timedelta(days=1)
+
+
+def is_working_time(now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo) -> bool:
+    """Civil hours: a working day, between the office's opening and closing time."""
+    local = now.astimezone(tz)
+    t = local.timetz().replace(tzinfo=None)
+    return cal.is_working_day(local.date()) and policy.work_start <= t < policy.work_end
+
+
+def next_working_time(
+    now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
+) -> datetime:
+    """``now`` if within civil hours, else when the office next opens (UTC)."""
+    if is_working_time(now, cal, policy, tz):
+        return now
+    local = now.astimezone(tz)
+    day = local.date()
+    if not (cal.is_working_day(day) and local.timetz().replace(tzinfo=None) < policy.work_start):
+        day = cal.next_working_day(day)
+    return datetime.combine(day, policy.work_start, tzinfo=tz).astimezone(UTC)

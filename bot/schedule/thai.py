@@ -1,0 +1,123 @@
+"""Thai calendar conventions: Buddhist Era years, Thai digits, month abbreviations."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+BE_OFFSET = 543
+
+THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
+_TO_THAI = str.maketrans("0123456789", THAI_DIGITS)
+_TO_ARABIC = str.maketrans(THAI_DIGITS, "0123456789")
+
+MONTH_ABBR = (
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
+)
+MONTH_FULL = (
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+)
+MONTH_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def be_year(ce_year: int) -> int:
+    """Buddhist Era year of a Common Era year (2026 → 2569)."""
+    return ce_year + BE_OFFSET
+
+
+def ce_year(be: int) -> int:
+    """Common Era year of a Buddhist Era year (2569 → 2026)."""
+    return be - BE_OFFSET
+
+
+def to_thai_digits(text: str | int) -> str:
+    return str(text).translate(_TO_THAI)
+
+
+def to_arabic_digits(text: str) -> str:
+    return text.translate(_TO_ARABIC)
+
+
+def digits(text: str | int, thai: bool) -> str:
+    """Render the digits of ``text`` as Thai or leave them Arabic."""
+    return to_thai_digits(text) if thai else str(text)
+
+
+def _month_key(text: str) -> str:
+    return re.sub(r"[\s.]", "", text)
+
+
+_MONTH_LOOKUP: dict[str, int] = {}
+for _i, (_abbr, _full) in enumerate(zip(MONTH_ABBR, MONTH_FULL, strict=True), start=1):
+    _MONTH_LOOKUP[_month_key(_abbr)] = _i
+    _MONTH_LOOKUP[_month_key(_full)] = _i
+
+_MONTH_YEAR_RE = re.compile(r"^\s*(?P<month>[ก-๎.\s]+?)\s*(?P<year>[0-9๐-๙]{2,4})\s*$")
+
+
+class ThaiDateError(ValueError):
+    pass
+
+
+def parse_month(text: str) -> int:
+    """Month number of a Thai month name or abbreviation (``พ.ค.`` → 5)."""
+    try:
+        return _MONTH_LOOKUP[_month_key(text)]
+    except KeyError:
+        raise ThaiDateError(f"not a Thai month: {text!r}") from None
+
+
+def parse_month_year(text: str) -> tuple[int, int]:
+    """Parse ``พ.ค.๖๕`` or ``พฤษภาคม 2565`` into ``(be_year, month)``.
+
+    Two-digit years are Buddhist Era years of the 2500s (``๖๕`` → 2565).
+    """
+    m = _MONTH_YEAR_RE.match(text)
+    if not m:
+        raise ThaiDateError(f"not a Thai month and year: {text!r}")
+    month = parse_month(m.group("month"))
+    year = int(to_arabic_digits(m.group("year")))
+    if year < 100:
+        year += 2500
+    if not 2400 <= year <= 2700:
+        raise ThaiDateError(f"not a Buddhist Era year: {text!r}")
+    return year, month
+
+
+def format_date(d: date, *, thai_digits: bool = True, with_year: bool = True) -> str:
+    """``10 Nov 2026`` → ``๑๐ พ.ย. ๒๕๖๙`` (or ``10 พ.ย. 2569`` with Arabic digits)."""
+    text = f"{d.day} {MONTH_ABBR[d.month - 1]}"
+    if with_year:
+        text += f" {be_year(d.year)}"
+    return digits(text, thai_digits)
+
+
+def format_month(year: int, month: int, *, thai_digits: bool = True) -> str:
+    """``(2026, 10)`` → ``ต.ค. ๒๕๖๙``."""
+    return digits(f"{MONTH_ABBR[month - 1]} {be_year(year)}", thai_digits)
+
+
+def format_date_en(d: date) -> str:
+    return f"{d.day} {MONTH_EN[d.month - 1]} {d.year}"
