@@ -1,0 +1,1 @@
+"""Telegram-facing adapters (rate limiting for outgoing Bot API requests)."""
