@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.schedule.fiscal import fiscal_year
+from bot.services.context import AppContext
+from bot.services.org import OrgError
+from bot.services.people import RosterError
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
 
@@ -116,6 +124,220 @@ def cmd_catalogue_check(args: argparse.Namespace, settings: Settings, clock: Clo
     return 0
 
 
+# -- store ------------------------------------------------------------------------------------
+
+
+def _run_async(
+    coro_fn: Callable[[AppContext], Awaitable[int]], settings: Settings, clock: Clock
+) -> int:
+    """Run one async command against the configured database, disposing of it afterwards."""
+    from bot.app import build_context
+
+    async def runner() -> int:
+        ctx = build_context(settings, clock)
+        try:
+            return await coro_fn(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    return asyncio.run(runner())
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.store.migrate import current_revision, upgrade
+
+    async def go(ctx: AppContext) -> int:
+        await upgrade(ctx.db)
+        _err(
+            f"database at revision {await current_revision(ctx.db)} ({_safe_url(settings.database_url)})"
+        )
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.materialise import materialise
+    from bot.services.org import init_org
+    from bot.store.migrate import upgrade
+
+    async def go(ctx: AppContext) -> int:
+        await upgrade(ctx.db)
+        now = clock.now()
+        since = None
+        if args.track_from:
+            since = datetime.combine(
+                date.fromisoformat(args.track_from), time(0), tzinfo=settings.tz
+            )
+        async with ctx.db.transaction() as s:
+            org = await init_org(s, ctx, args.name, now, tracking_since=since)
+            org_id, default = org.id, org.is_default
+        stats = await materialise(ctx, now, org_ids=[org_id])
+        _out(
+            f"office #{org_id} {args.name!r} created{' (the default office)' if default else ''}; "
+            f"fiscal years {', '.join(map(str, stats.fiscal_years))}: {stats.created} occurrences, "
+            f"{stats.before_tracking} before tracking\n"
+        )
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_org_include_past(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.org import get_org, include_before_tracking
+
+    async def go(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            n = await include_before_tracking(s, ctx, org, clock.now())
+        _out(
+            f"{n} occurrences from before tracking are now tracked (and overdue ones will be reminded)\n"
+        )
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_people_add(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.org import current_catalogue, get_org
+    from bot.services.people import add_person, resolve_role
+
+    async def go(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            cat = await current_catalogue(s, ctx, org.id)
+            role = resolve_role(cat, args.role) if args.role else None
+            p = await add_person(
+                s,
+                org,
+                name=args.name,
+                now=clock.now(),
+                telegram_id=args.telegram_id,
+                role_key=role.key if role else None,
+                is_admin=args.admin,
+            )
+            _out(
+                f"person #{p.id} {p.name}"
+                + (f" holds {role.name} ({role.key})" if role else "")
+                + "\n"
+            )
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_people_list(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.org import get_org
+    from bot.services.people import roster
+
+    async def go(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            lines = await roster(s, org, clock.now())
+        _out("id\ttelegram\tname\troles\tstatus\n")
+        for ln in lines:
+            p = ln.person
+            status = ("admin " if p.is_admin else "") + (
+                "active" if p.active else f"inactive: {p.inactive_reason}"
+            )
+            tg = "-" if p.telegram_user_id is None else str(p.telegram_user_id)
+            _out(f"{p.id}\t{tg}\t{p.name}\t{', '.join(ln.roles) or '-'}\t{status}\n")
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_people_assign(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.org import current_catalogue, get_org
+    from bot.services.people import assign_role, find_person, resolve_role, unassign_role
+
+    async def go(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            cat = await current_catalogue(s, ctx, org.id)
+            role = resolve_role(cat, args.role)
+            person = await find_person(s, org, args.person)
+            if args.remove:
+                n = await unassign_role(s, person, role.key, clock.now())
+                _out(
+                    f"{person.name} no longer holds {role.name}\n"
+                    if n
+                    else f"{person.name} did not hold {role.name}\n"
+                )
+                return 0
+            await assign_role(s, org, person, role.key, clock.now(), replace=args.replace)
+            _out(
+                f"{person.name} now holds {role.name}"
+                + (" (and nobody else does)" if args.replace else "")
+                + "\n"
+            )
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_people_deactivate(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.org import get_org
+    from bot.services.people import deactivate, find_person
+
+    async def go(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            person = await find_person(s, org, args.person)
+            await deactivate(s, person, clock.now(), args.reason)
+            _out(f"{person.name} is inactive: no more messages\n")
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.app import MissingToken, build_application
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        app = build_application(settings, clock=clock)
+    except MissingToken as exc:
+        _err(str(exc))
+        return 2
+    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    return 0
+
+
+def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """Deliver the outbox without polling for updates (an extra sender, or a drain)."""
+    from bot.app import MissingToken, build_application
+    from bot.services.dispatch import Dispatcher
+
+    try:
+        app = build_application(settings, clock=clock, with_jobs=False, startup=False)
+    except MissingToken as exc:
+        _err(str(exc))
+        return 2
+
+    async def go() -> int:
+        ctx: AppContext = app.bot_data["ctx"]
+        async with app:
+            d = Dispatcher(ctx, app.bot)
+            while True:
+                stats = await d.run()
+                _err(f"dispatch: {stats}")
+                if args.once:
+                    break
+                await asyncio.sleep(args.idle)
+        await ctx.db.dispose()
+        return 0
+
+    return asyncio.run(go())
+
+
 # -- wiring ---------------------------------------------------------------------------------
 
 
@@ -148,6 +370,59 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("file")
     chk.set_defaults(func=cmd_catalogue_check)
 
+    db = sub.add_parser("db", help="the database")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="run the migrations (run does this on start too)")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    org = sub.add_parser("org", help="the office")
+    org_sub = org.add_subparsers(dest="org_command", metavar="ACTION", required=True)
+    oi = org_sub.add_parser(
+        "init", help="create the office, adopt the shipped catalogue, start tracking"
+    )
+    oi.add_argument("--name", required=True, help="e.g. อบต.บางไทรป่า")
+    oi.add_argument(
+        "--track-from", help="YYYY-MM-DD; default now. Earlier deadlines count as 'before tracking'"
+    )
+    oi.set_defaults(func=cmd_org_init)
+    op = org_sub.add_parser(
+        "include-past", help="also track (and remind) what fell due before tracking began"
+    )
+    op.set_defaults(func=cmd_org_include_past)
+
+    ppl = sub.add_parser("people", help="the roster: who holds which role")
+    ppl_sub = ppl.add_subparsers(dest="people_command", metavar="ACTION", required=True)
+    pa = ppl_sub.add_parser("add", help="add a person (before they open Telegram)")
+    pa.add_argument(
+        "--telegram-id", type=int, help="their Telegram user id (they can also join by invite)"
+    )
+    pa.add_argument("--name", required=True)
+    pa.add_argument("--role", help="role key or Thai name, e.g. นักวิเคราะห์")
+    pa.add_argument("--admin", action="store_true", help="may manage people and roles")
+    pa.set_defaults(func=cmd_people_add)
+    pl = ppl_sub.add_parser("list", help="everyone, with their roles")
+    pl.set_defaults(func=cmd_people_list)
+    ps = ppl_sub.add_parser("assign", help="give a person a role")
+    ps.add_argument("--person", required=True, help="id, Telegram id or exact name")
+    ps.add_argument("--role", required=True)
+    ps.add_argument(
+        "--replace", action="store_true", help="staff turnover: nobody else keeps the role"
+    )
+    ps.add_argument("--remove", action="store_true", help="take the role away instead")
+    ps.set_defaults(func=cmd_people_assign)
+    pd = ppl_sub.add_parser("deactivate", help="stop messaging a person")
+    pd.add_argument("--person", required=True)
+    pd.add_argument("--reason", default="deactivated by an admin")
+    pd.set_defaults(func=cmd_people_deactivate)
+
+    run = sub.add_parser("run", help="run the bot (long polling); migrates the database first")
+    run.set_defaults(func=cmd_run)
+
+    dsp = sub.add_parser("dispatch", help="only deliver the outbox (no polling)")
+    dsp.add_argument("--once", action="store_true", help="stop when nothing is due")
+    dsp.add_argument("--idle", type=float, default=5.0, help="seconds between polls of the outbox")
+    dsp.set_defaults(func=cmd_dispatch)
+
     return p
 
 
@@ -157,6 +432,8 @@ def main(
     settings: Settings | None = None,
     clock: Clock | None = None,
 ) -> int:
+    # opt in to python-telegram-bot's future API (durations as timedelta); the int form warns
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = settings or Settings()
@@ -165,5 +442,8 @@ def main(
     try:
         return func(args, settings, clock)
     except CatalogueError as exc:
+        _err(f"error: {exc}")
+        return 1
+    except (RosterError, OrgError) as exc:
         _err(f"error: {exc}")
         return 1

@@ -6,7 +6,6 @@ Nothing here is instantiated at import time: :func:`bot.cli.main` builds one
 
 from __future__ import annotations
 
-import os
 import socket
 from datetime import date, time
 from functools import cached_property
@@ -33,6 +32,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = Field(default=None, description="from @BotFather")
     database_url: str = DEFAULT_SQLITE_URL
+    database_schema: str | None = Field(default=None, description="PostgreSQL schema (search_path)")
     telegram_api_base_url: str = "https://api.telegram.org"
     timezone: str = "Asia/Bangkok"
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     dispatch_batch: int = Field(default=50, ge=1, le=1000)
     outbox_lease_seconds: int = Field(default=300, ge=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
-    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # stable across restarts, so a restarted dispatcher at once resends what it left in flight;
+    # give each dispatcher that runs at the same time its own id
+    worker_id: str = Field(default_factory=socket.gethostname)
     request_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # onboarding

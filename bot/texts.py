@@ -61,6 +61,8 @@ TH: dict[str, str] = {
     "unreach.reason.none": "ยังไม่มีผู้ได้รับมอบหมาย",
     "unreach.reason.inactive": "ผู้ได้รับมอบหมายบล็อกบอทหรือถูกปิดการใช้งาน",
     "unreach.hint": "ผู้ดูแลระบบสามารถมอบหมายบทบาทใหม่ได้ด้วย /invite",
+    "blocked.group": "⚠️ ส่งข้อความถึงกลุ่มของ{role}ไม่ได้: {reason}\nยกเลิกการเชื่อมกลุ่มนี้แล้ว",
+    "blocked.role_empty": "บทบาทที่ไม่มีผู้ที่ติดต่อได้แล้ว: {roles}",
     "blocked.person": "⚠️ ส่งข้อความถึง {name} ({roles}) ไม่ได้: {reason}\nระบบหยุดส่งข้อความถึงบุคคลนี้แล้ว",
 }
 
@@ -105,6 +107,8 @@ EN: dict[str, str] = {
     "unreach.reason.none": "nobody holds it",
     "unreach.reason.inactive": "the holders blocked the bot or were deactivated",
     "unreach.hint": "An admin can hand the role to someone with /invite",
+    "blocked.group": "⚠️ Cannot deliver to the group of {role}: {reason}\nThe group has been unlinked.",
+    "blocked.role_empty": "Roles with nobody reachable now: {roles}",
     "blocked.person": "⚠️ Cannot deliver to {name} ({roles}): {reason}\nThe bot has stopped messaging them.",
 }
 

@@ -1,0 +1,105 @@
+"""The composition root: ``build_application(settings)`` wires everything, once.
+
+Nothing is built at import time.  Tests call it with their own settings (pointing at
+the local Bot API emulator and a test database) and a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.handlers import register_handlers
+from bot.jobs import register_jobs
+from bot.services.context import AppContext
+from bot.services.dispatch import Dispatcher
+from bot.services.materialise import materialise
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+from bot.telegram.ratelimit import TelegramRateLimiter
+
+log = logging.getLogger(__name__)
+
+BOTFATHER_HELP = (
+    "BOT_TOKEN is not set. Create a bot: open Telegram, talk to @BotFather, send /newbot and "
+    "follow the steps; it answers with a token like 123456789:AA…. Put it in .env as "
+    "BOT_TOKEN=… (see config/example.env)."
+)
+
+
+class MissingToken(RuntimeError):
+    pass
+
+
+def build_context(
+    settings: Settings, clock: Clock | None = None, db: Database | None = None
+) -> AppContext:
+    return AppContext(
+        settings=settings,
+        clock=clock or SystemClock(),
+        db=db or Database(settings.database_url, schema=settings.database_schema),
+    )
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    with_jobs: bool = True,
+    startup: bool = True,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot: handlers, jobs, rate limiter and store, from one Settings object."""
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise MissingToken(BOTFATHER_HELP)
+    ctx = build_context(settings, clock, db)
+    timeout = settings.request_timeout_seconds
+    app = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.bot_file_url)
+        .request(HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout))
+        .get_updates_request(HTTPXRequest(read_timeout=timeout + 30))
+        .rate_limiter(
+            TelegramRateLimiter(
+                ctx.clock,
+                global_per_second=settings.rate_global_per_second,
+                private_per_second=settings.rate_private_per_second,
+                group_per_minute=settings.rate_group_per_minute,
+            )
+        )
+        .post_init(_post_init if startup else _no_op)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data["ctx"] = ctx
+    register_handlers(app)
+    if with_jobs:
+        register_jobs(app, ctx)
+    return app
+
+
+async def _no_op(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    return None
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    ctx: AppContext = app.bot_data["ctx"]
+    await upgrade(ctx.db)
+    stats = await materialise(ctx, ctx.clock.now())
+    log.info("materialised on start: %s", stats)
+    await Dispatcher(ctx, app.bot).recover()
+    from bot.handlers.commands import publish_command_menus
+
+    await publish_command_menus(app.bot, ctx)
+
+
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    ctx: AppContext = app.bot_data["ctx"]
+    await ctx.db.dispose()

@@ -1,0 +1,65 @@
+"""The few periodic jobs (APScheduler through PTB's JobQueue).  Never one job per reminder:
+all the state is in the database, so a restart or an hour of downtime loses nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.services.context import AppContext
+from bot.services.dispatch import Dispatcher
+from bot.services.materialise import materialise
+from bot.services.reminders import remind
+
+log = logging.getLogger(__name__)
+
+# a job that is still running when its next run is due is not started twice, and
+# missed runs collapse into one
+JOB_KWARGS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+
+def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
+    ctx: AppContext = context.application.bot_data["ctx"]
+    return ctx
+
+
+async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn due reminder slots into outbox rows, then deliver the outbox for most of a tick."""
+    ctx = app_context(context)
+    stats = await remind(ctx, ctx.clock.now())
+    if stats.messages:
+        log.info(
+            "reminders: %d stages, %d messages, %d escalations",
+            stats.stages,
+            stats.messages,
+            stats.escalations,
+        )
+    await dispatch_now(context)
+
+
+async def dispatch_now(context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = app_context(context)
+    sent = await Dispatcher(ctx, context.bot).run(budget_seconds=ctx.settings.tick_seconds * 0.8)
+    if sent.claimed:
+        log.info("dispatch: %s", sent)
+
+
+async def materialise_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = app_context(context)
+    stats = await materialise(ctx, ctx.clock.now())
+    log.info("materialised: %s", stats)
+
+
+def register_jobs(app: Application[Any, Any, Any, Any, Any, Any], ctx: AppContext) -> None:
+    jq = app.job_queue
+    if jq is None:  # pragma: no cover - the job-queue extra is a dependency
+        raise RuntimeError("python-telegram-bot[job-queue] is required")
+    jq.run_repeating(
+        tick, interval=ctx.settings.tick_seconds, first=2, name="tick", job_kwargs=JOB_KWARGS
+    )
+    jq.run_daily(
+        materialise_job, time=time(0, 30, tzinfo=ctx.tz), name="materialise", job_kwargs=JOB_KWARGS
+    )

@@ -1,0 +1,129 @@
+"""Turning task lists into message text and inline keyboards (as plain dicts).
+
+Services store what they render in the outbox, so nothing here imports Telegram.
+Callback data only *names* a record: ``<action>:<occurrence id>:<stage>``; the handler
+looks the record up and checks the presser's rights before anything changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.schedule.thai import digits, format_date
+from bot.texts import stage_name, tr
+
+MAX_BUTTON_ITEMS = 8  # items with their own row of buttons in one message
+
+
+@dataclass(frozen=True)
+class Fmt:
+    lang: str = "th"
+    thai_digits: bool = True
+
+    def date(self, d: date) -> str:
+        return format_date(d, thai_digits=self.thai_digits and self.lang == "th")
+
+    def num(self, n: int | str) -> str:
+        return digits(n, self.thai_digits and self.lang == "th")
+
+    def t(self, key: str, /, **kwargs: object) -> str:
+        return tr(self.lang, key, **kwargs)
+
+    def stage(self, stage: str) -> str:
+        return stage_name(self.lang, stage)
+
+    def when(self, days_left: int) -> str:
+        if days_left > 1:
+            return self.t("when.left", n=self.num(days_left))
+        if days_left == 1:
+            return self.t("when.tomorrow")
+        if days_left == 0:
+            return self.t("when.today")
+        return self.t("when.overdue", n=self.num(-days_left))
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    occurrence_id: int
+    code: str
+    title: str
+    stage: str
+    due: date
+    kind: str
+
+    def days_left(self, today: date) -> int:
+        return (self.due - today).days
+
+
+def button(text: str, data: str) -> dict[str, str]:
+    return {"text": text, "callback_data": data}
+
+
+def task_buttons(fmt: Fmt, line: TaskLine) -> list[dict[str, str]]:
+    """The buttons for one open stage; every label names the item."""
+    ref = f"{line.occurrence_id}:{line.stage}"
+    code = line.code
+    if line.stage == "confirm":
+        return [
+            button(fmt.t("btn.current", code=code), f"cc:{ref}"),
+            button(fmt.t("btn.updated", code=code), f"cu:{ref}"),
+            button(fmt.t("btn.snooze", code=code), f"z:{ref}"),
+        ]
+    row = []
+    if line.stage == "publish":
+        row.append(button(fmt.t("btn.publish", code=code), f"p:{ref}"))
+    else:
+        row.append(button(fmt.t("btn.done", code=code), f"d:{ref}"))
+    if line.stage == "collect":
+        row.append(button(fmt.t("btn.back", code=code), f"b:{ref}"))
+    row.append(button(fmt.t("btn.na", code=code), f"n:{ref}"))
+    row.append(button(fmt.t("btn.snooze", code=code), f"z:{ref}"))
+    return row
+
+
+def keyboard(fmt: Fmt, lines: Sequence[TaskLine], *, with_list: bool = True) -> dict[str, Any]:
+    rows: list[list[dict[str, str]]] = [task_buttons(fmt, ln) for ln in lines[:MAX_BUTTON_ITEMS]]
+    if with_list:
+        rows.append([button(fmt.t("btn.mylist"), "l:mine")])
+    return {"inline_keyboard": rows}
+
+
+def task_lines_text(fmt: Fmt, lines: Sequence[TaskLine], today: date) -> list[str]:
+    return [
+        fmt.t(
+            "rem.line",
+            code=ln.code,
+            title=ln.title,
+            stage=fmt.stage(ln.stage),
+            due=fmt.date(ln.due),
+            when=fmt.when(ln.days_left(today)),
+        )
+        for ln in lines
+    ]
+
+
+def render_reminder(
+    fmt: Fmt,
+    lines: Sequence[TaskLine],
+    today: date,
+    *,
+    header: str | None = None,
+    buttons: bool = True,
+) -> tuple[str, dict[str, Any] | None]:
+    """One message listing every due stage, soonest first, with a row of buttons per item."""
+    ordered = sorted(lines, key=lambda ln: (ln.due, ln.code, ln.stage))
+    parts = [header or fmt.t("rem.header", date=fmt.date(today)), ""]
+    parts += task_lines_text(fmt, ordered, today)
+    if buttons:
+        if len(ordered) > MAX_BUTTON_ITEMS:
+            parts += ["", fmt.t("rem.more", n=fmt.num(len(ordered) - MAX_BUTTON_ITEMS))]
+        parts += [
+            "",
+            fmt.t("rem.legend"),
+            fmt.t("rem.footer", example=ordered[0].code if ordered else "O1"),
+        ]
+        return "\n".join(parts), keyboard(fmt, ordered)
+    return "\n".join(parts), None

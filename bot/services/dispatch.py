@@ -1,0 +1,395 @@
+"""Delivery: the outbox leaves at Telegram's pace, and nothing is lost or sent twice.
+
+* Claiming: ``UPDATE outbox SET status='sending' … WHERE id=:id AND status='pending'``,
+  and the row count says whether this worker won the row.  The claim commits before
+  the send, so two dispatchers never send the same row.
+* One message in flight at a time: a killed process leaves at most that one row in
+  ``sending``.  On restart (or when its lease expires) it goes back to ``pending`` and
+  is sent again — at most one duplicate, never a loss.
+* Pace: every send goes through the bot's :class:`~bot.telegram.ratelimit.TelegramRateLimiter`
+  with ``retries=0``; a 429 pauses the limiter and the row is rescheduled.
+* Transient errors (429, 5xx, timeouts, network) retry with backoff.  Permanent ones
+  (blocked, chat not found, user deactivated) stop at once, mark the person inactive,
+  and tell the head which roles have nobody reachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import ExtBot
+
+from bot.render import Fmt
+from bot.services.context import AppContext
+from bot.services.outbox import enqueue
+from bot.services.reminders import head_keys, person_fmt
+from bot.store import repo
+from bot.store.models import OrgRole, Outbox, OutboxFile, OutboxStatus, Person, Role
+from bot.telegram.ratelimit import retry_after_seconds
+
+log = logging.getLogger(__name__)
+
+NO_RETRY = {"retries": 0}
+PERMANENT_CHAT_ERRORS = (
+    "blocked",
+    "chat not found",
+    "deactivated",
+    "kicked",
+    "not a member",
+    "user not found",
+)
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    rate_limited: int = 0
+    lost_claims: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at an hour."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def is_permanent_chat_error(exc: TelegramError) -> bool:
+    if isinstance(exc, Forbidden):
+        return True
+    return isinstance(exc, BadRequest) and any(
+        p in exc.message.lower() for p in PERMANENT_CHAT_ERRORS
+    )
+
+
+class Dispatcher:
+    def __init__(self, ctx: AppContext, bot: ExtBot[Any]) -> None:
+        self.ctx = ctx
+        self.bot = bot
+        self.worker = ctx.settings.worker_id
+
+    # -- claiming -----------------------------------------------------------------------
+    async def recover(self) -> int:
+        """Rows this worker left in ``sending`` (it was killed), and expired leases, go back to pending."""
+        now = self.ctx.clock.now()
+        lease = now - timedelta(seconds=self.ctx.settings.outbox_lease_seconds)
+        async with self.ctx.db.transaction() as s:
+            res = await s.execute(
+                update(Outbox)
+                .where(
+                    Outbox.status == OutboxStatus.SENDING.value,
+                    or_(Outbox.claimed_by == self.worker, Outbox.claimed_at < lease),
+                )
+                .values(status=OutboxStatus.PENDING.value, claimed_by=None, next_attempt_at=now)
+            )
+        n = int(res.rowcount)  # type: ignore[attr-defined]
+        if n:
+            log.warning("recovered %d outbox rows left in flight", n)
+        return n
+
+    async def claim(self, outbox_id: int, now: datetime) -> bool:
+        async with self.ctx.db.transaction() as s:
+            res = await s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.PENDING.value)
+                .values(
+                    status=OutboxStatus.SENDING.value,
+                    claimed_by=self.worker,
+                    claimed_at=now,
+                    attempts=Outbox.attempts + 1,
+                )
+            )
+        return int(res.rowcount) == 1  # type: ignore[attr-defined]
+
+    async def candidates(self, now: datetime) -> list[int]:
+        async with self.ctx.db.transaction() as s:
+            rows = await s.scalars(
+                select(Outbox.id)
+                .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now)
+                .order_by(Outbox.next_attempt_at, Outbox.id)
+                .limit(self.ctx.settings.dispatch_batch)
+            )
+            return list(rows)
+
+    # -- the loop -----------------------------------------------------------------------
+    async def run(
+        self, *, budget_seconds: float | None = None, max_messages: int | None = None
+    ) -> DispatchStats:
+        """Send due rows one at a time until none are due, the time budget is spent, or
+        ``max_messages`` were sent."""
+        stats = DispatchStats()
+        clock = self.ctx.clock
+        deadline = clock.monotonic() + budget_seconds if budget_seconds is not None else None
+        await self.recover()
+        while True:
+            ids = await self.candidates(clock.now())
+            if not ids:
+                return stats
+            for outbox_id in ids:
+                if deadline is not None and clock.monotonic() >= deadline:
+                    return stats
+                if max_messages is not None and stats.sent >= max_messages:
+                    return stats
+                if not await self.claim(outbox_id, clock.now()):
+                    stats.lost_claims += 1
+                    continue
+                stats.claimed += 1
+                await self.deliver(outbox_id, stats)
+
+    # -- one row --------------------------------------------------------------------------
+    async def deliver(self, outbox_id: int, stats: DispatchStats) -> None:
+        async with self.ctx.db.transaction() as s:
+            row = await s.get(Outbox, outbox_id)
+            files = list(
+                await s.scalars(
+                    select(OutboxFile)
+                    .where(OutboxFile.outbox_id == outbox_id)
+                    .order_by(OutboxFile.position)
+                )
+            )
+        if row is None:
+            return
+        try:
+            if row.text and row.telegram_message_id is None:
+                markup = (
+                    InlineKeyboardMarkup.de_json(row.reply_markup, self.bot)
+                    if row.reply_markup
+                    else None
+                )
+                msg = await self.bot.send_message(
+                    chat_id=row.chat_id,
+                    text=row.text,
+                    reply_markup=markup,
+                    rate_limit_args=NO_RETRY,
+                )
+                await self._mark_part(outbox_id, None, msg.message_id)
+            for f in files:
+                if f.telegram_message_id is not None:
+                    continue
+                if f.kind == "photo":
+                    msg = await self.bot.send_photo(
+                        chat_id=row.chat_id,
+                        photo=f.content,
+                        filename=f.filename,
+                        caption=f.caption,
+                        rate_limit_args=NO_RETRY,
+                    )
+                else:
+                    msg = await self.bot.send_document(
+                        chat_id=row.chat_id,
+                        document=f.content,
+                        filename=f.filename,
+                        caption=f.caption,
+                        rate_limit_args=NO_RETRY,
+                    )
+                await self._mark_part(outbox_id, f.id, msg.message_id)
+        except RetryAfter as exc:
+            stats.rate_limited += 1
+            wait = retry_after_seconds(exc)
+            await self._reschedule(
+                outbox_id,
+                f"429: retry after {wait:g} s",
+                timedelta(seconds=wait),
+                count_attempt=False,
+            )
+            stats.retried += 1
+            return
+        except ChatMigrated as exc:
+            await self._migrate_chat(row, exc.new_chat_id)
+            stats.retried += 1
+            return
+        except TelegramError as exc:
+            if is_permanent_chat_error(exc):
+                await self._permanent(row, exc)
+                stats.failed += 1
+            elif isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+                if row.attempts >= self.ctx.settings.outbox_max_attempts:
+                    await self._fail(
+                        outbox_id, f"gave up after {row.attempts} attempts: {exc.message}"
+                    )
+                    stats.failed += 1
+                else:
+                    await self._reschedule(outbox_id, exc.message, backoff(row.attempts))
+                    stats.retried += 1
+            else:  # a malformed message: retrying cannot help, but the person is fine
+                await self._fail(outbox_id, exc.message)
+                stats.failed += 1
+            return
+        async with self.ctx.db.transaction() as s:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.SENDING.value)
+                .values(
+                    status=OutboxStatus.SENT.value, sent_at=self.ctx.clock.now(), last_error=None
+                )
+            )
+        stats.sent += 1
+
+    async def _mark_part(self, outbox_id: int, file_id: int | None, message_id: int) -> None:
+        async with self.ctx.db.transaction() as s:
+            if file_id is None:
+                await s.execute(
+                    update(Outbox)
+                    .where(Outbox.id == outbox_id)
+                    .values(telegram_message_id=message_id)
+                )
+            else:
+                await s.execute(
+                    update(OutboxFile)
+                    .where(OutboxFile.id == file_id)
+                    .values(telegram_message_id=message_id)
+                )
+
+    async def _reschedule(
+        self, outbox_id: int, error: str, delay: timedelta, *, count_attempt: bool = True
+    ) -> None:
+        now = self.ctx.clock.now()
+        values: dict[str, Any] = {
+            "status": OutboxStatus.PENDING.value,
+            "claimed_by": None,
+            "last_error": error[:500],
+            "next_attempt_at": now + delay,
+        }
+        if not count_attempt:
+            values["attempts"] = Outbox.attempts - 1
+        async with self.ctx.db.transaction() as s:
+            await s.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
+
+    async def _fail(self, outbox_id: int, error: str) -> None:
+        async with self.ctx.db.transaction() as s:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id)
+                .values(status=OutboxStatus.FAILED.value, claimed_by=None, last_error=error[:500])
+            )
+        log.warning("outbox %s failed: %s", outbox_id, error)
+
+    async def _migrate_chat(self, row: Outbox, new_chat_id: int) -> None:
+        async with self.ctx.db.transaction() as s:
+            await s.execute(
+                update(OrgRole)
+                .where(OrgRole.group_chat_id == row.chat_id)
+                .values(group_chat_id=new_chat_id)
+            )
+            await s.execute(
+                update(Outbox)
+                .where(
+                    Outbox.chat_id == row.chat_id,
+                    Outbox.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+                )
+                .values(chat_id=new_chat_id, status=OutboxStatus.PENDING.value, claimed_by=None)
+            )
+
+    async def _permanent(self, row: Outbox, exc: TelegramError) -> None:
+        """Stop for good: fail the row, the chat's other pending rows, mark the person, tell the head."""
+        now = self.ctx.clock.now()
+        reason = exc.message
+        async with self.ctx.db.transaction() as s:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(status=OutboxStatus.FAILED.value, claimed_by=None, last_error=reason[:500])
+            )
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.chat_id == row.chat_id, Outbox.status == OutboxStatus.PENDING.value)
+                .values(
+                    status=OutboxStatus.CANCELLED.value,
+                    last_error=f"chat unreachable: {reason}"[:500],
+                )
+            )
+            if row.org_id is not None:
+                await self._tell_head(s, row, reason, now)
+        log.warning("chat %s is unreachable for good: %s", row.chat_id, reason)
+
+    async def _tell_head(self, s: AsyncSession, row: Outbox, reason: str, now: datetime) -> None:
+        org_id = row.org_id
+        assert org_id is not None
+        role_names = {r.key: r.name for r in await s.scalars(select(Role))}
+        heads = await head_keys(s)
+        person = await s.get(Person, row.person_id) if row.person_id else None
+        group_roles = list(
+            await s.scalars(
+                select(OrgRole).where(
+                    OrgRole.org_id == org_id, OrgRole.group_chat_id == row.chat_id
+                )
+            )
+        )
+        lines_for: list[tuple[str, dict[str, Any]]] = []
+        emptied: list[str] = []
+        if person is not None and person.chat_id == row.chat_id:
+            person.active = False
+            person.inactive_reason = reason[:200]
+            person.updated_at = now
+            await s.flush()
+            roles = await repo.roles_of(s, person.id, now)
+            for key in roles:
+                if not any(p.reachable for p in await repo.holders(s, org_id, key, now)):
+                    emptied.append(key)
+            lines_for.append(
+                (
+                    "blocked.person",
+                    {
+                        "name": person.name,
+                        "roles": ", ".join(role_names.get(k, k) for k in roles) or "-",
+                        "reason": reason,
+                    },
+                )
+            )
+        for g in group_roles:
+            g.group_chat_id = None
+            lines_for.append(
+                (
+                    "blocked.group",
+                    {"role": role_names.get(g.role_key, g.role_key), "reason": reason},
+                )
+            )
+        if not lines_for:
+            return
+        holders = await repo.holders_by_role(s, org_id, now)
+        targets: list[tuple[int | None, int, Fmt]] = [
+            (p.id, p.chat_id or 0, person_fmt(self.ctx, p))
+            for k in heads
+            for p in holders.get(k, [])
+            if p.reachable and p.chat_id != row.chat_id
+        ]
+        org_roles = await repo.org_roles(s, org_id)
+        targets += [
+            (None, gc, person_fmt(self.ctx, None))
+            for k in heads
+            if k in org_roles and (gc := org_roles[k].group_chat_id) and gc != row.chat_id
+        ]
+        for target, chat, fmt in targets:
+            parts = [fmt.t(key, **kw) for key, kw in lines_for]
+            if emptied:
+                parts.append(
+                    fmt.t(
+                        "blocked.role_empty", roles=", ".join(role_names.get(k, k) for k in emptied)
+                    )
+                )
+                parts.append(fmt.t("unreach.hint"))
+            await enqueue(
+                s,
+                org_id=org_id,
+                person_id=target,
+                chat_id=chat,
+                kind="unreachable",
+                dedupe_key=f"blocked:{row.chat_id}:{chat}:{now.date().isoformat()}",
+                text="\n".join(parts),
+                now=now,
+            )

@@ -1,0 +1,71 @@
+"""Putting messages in the durable outbox (delivery is bot.services.dispatch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.db import insert_ignoring_conflicts
+from bot.store.models import Outbox, OutboxFile, OutboxStatus
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # "photo" | "document"
+    filename: str
+    content: bytes
+    caption: str | None = None
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    dedupe_key: str,
+    text: str,
+    now: datetime,
+    org_id: int | None = None,
+    person_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    items: Sequence[int] | None = None,
+    not_before: datetime | None = None,
+    files: Sequence[Attachment] = (),
+) -> int | None:
+    """Add a message unless one with ``dedupe_key`` exists; returns the new row's id or None."""
+    stmt = (
+        insert_ignoring_conflicts(session, Outbox, ["dedupe_key"])
+        .values(
+            org_id=org_id,
+            person_id=person_id,
+            chat_id=chat_id,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            text=text,
+            reply_markup=reply_markup,
+            items=list(items) if items else None,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=max(now, not_before) if not_before else now,
+            created_at=now,
+        )
+        .returning(Outbox.id)
+    )
+    new_id = await session.scalar(stmt)
+    if new_id is not None:
+        for i, f in enumerate(files):
+            session.add(
+                OutboxFile(
+                    outbox_id=new_id,
+                    position=i,
+                    kind=f.kind,
+                    filename=f.filename,
+                    content=f.content,
+                    caption=f.caption,
+                )
+            )
+    return None if new_id is None else int(new_id)

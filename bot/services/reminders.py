@@ -1,0 +1,292 @@
+"""The reminder tick: due reminder slots become one outbox message per person.
+
+Each open stage keeps its next slot in ``occurrence.next_remind_at`` (indexed).  The
+tick claims one office's due stages at a time with a conditional ``UPDATE … RETURNING``
+inside the transaction that also writes the outbox rows, so two workers never remind
+twice and a crash loses nothing.  After downtime a stage's missed slots are caught up
+once: the claim moves ``next_remind_at`` to the first slot after *now*.
+Reminders only leave in civil hours; outside them the tick leaves the slots for later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.catalogue.schema import Catalogue
+from bot.render import Fmt, TaskLine, render_reminder
+from bot.schedule.reminders import is_working_time, next_slot
+from bot.services.context import AppContext
+from bot.services.org import catalogue_for
+from bot.services.outbox import enqueue
+from bot.store import repo
+from bot.store.models import OccStatus, Occurrence, Organisation, Person, Role
+
+
+@dataclass
+class TickStats:
+    orgs: int = 0
+    stages: int = 0
+    messages: int = 0
+    escalations: int = 0
+    claim_seconds: list[float] = field(default_factory=list)
+
+
+async def claim_due(session: AsyncSession, now: datetime) -> tuple[int | None, list[Occurrence]]:
+    """Claim every due stage of one office: the conditional UPDATE takes them or finds none."""
+    org_id = await session.scalar(
+        select(Occurrence.org_id)
+        .where(Occurrence.next_remind_at <= now)
+        .order_by(Occurrence.next_remind_at)
+        .limit(1)
+    )
+    if org_id is None:
+        return None, []
+    rows = await session.scalars(
+        update(Occurrence)
+        .where(Occurrence.org_id == org_id, Occurrence.next_remind_at <= now)
+        .values(next_remind_at=None)
+        .returning(Occurrence)
+        .execution_options(synchronize_session=False)
+    )
+    return org_id, list(rows)
+
+
+class _Titles:
+    def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int) -> None:
+        self.session, self.ctx, self.org_id = session, ctx, org_id
+        self._cats: dict[int, Catalogue | None] = {}
+
+    async def title(self, occ: Occurrence) -> str:
+        if occ.fiscal_year not in self._cats:
+            self._cats[occ.fiscal_year] = await catalogue_for(
+                self.session, self.ctx, self.org_id, occ.fiscal_year
+            )
+        cat = self._cats[occ.fiscal_year]
+        return cat.title_of(occ.code) if cat else occ.code
+
+
+def person_fmt(ctx: AppContext, person: Person | None) -> Fmt:
+    lang = person.language if person is not None else ctx.settings.default_language
+    return Fmt(lang=lang, thai_digits=ctx.settings.thai_digits)
+
+
+async def head_keys(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(select(Role.key).where(Role.kind == "head")))
+
+
+async def _remind_org(
+    session: AsyncSession,
+    ctx: AppContext,
+    org_id: int,
+    claimed: list[Occurrence],
+    now: datetime,
+    stats: TickStats,
+) -> None:
+    today = now.astimezone(ctx.tz).date()
+    org = await session.get(Organisation, org_id)
+    if org is None:
+        return
+    titles = _Titles(session, ctx, org_id)
+    holders = await repo.holders_by_role(session, org_id, now)
+    org_roles = await repo.org_roles(session, org_id)
+    role_names = {r.key: r.name for r in await session.scalars(select(Role))}
+    heads = await head_keys(session)
+    escalate: list[tuple[Occurrence, TaskLine]] = []
+    by_person: dict[int, list[TaskLine]] = defaultdict(list)
+    by_group: dict[str, list[TaskLine]] = defaultdict(list)
+    unreachable: dict[str, list[TaskLine]] = defaultdict(list)
+    people: dict[int, Person] = {}
+
+    for occ in claimed:
+        if occ.status != OccStatus.OPEN or occ.current_due is None or occ.current_role is None:
+            continue
+        cal = ctx.calendar(occ.fiscal_year)
+        stats.stages += 1
+        await session.execute(
+            update(Occurrence)
+            .where(Occurrence.id == occ.id)
+            .values(
+                next_remind_at=next_slot(occ.current_due, now, cal, ctx.policy, ctx.tz).at,
+                last_reminded_at=now,
+            )
+        )
+        line = TaskLine(
+            occ.id, occ.code, await titles.title(occ), occ.stage, occ.current_due, occ.kind
+        )
+        reachable = [p for p in holders.get(occ.current_role, []) if p.reachable]
+        for p in reachable:
+            by_person[p.id].append(line)
+            people[p.id] = p
+        group = org_roles.get(occ.current_role)
+        if group is not None and group.group_chat_id is not None:
+            by_group[occ.current_role].append(line)
+        if not reachable and (group is None or group.group_chat_id is None):
+            unreachable[occ.current_role].append(line)
+        overdue = cal.between(occ.current_due, today) if today > occ.current_due else 0
+        if occ.escalated_at is None and overdue >= ctx.policy.escalate_after:
+            await session.execute(
+                update(Occurrence).where(Occurrence.id == occ.id).values(escalated_at=now)
+            )
+            escalate.append((occ, line))
+
+    slot = f"{today.isoformat()}"
+    for pid, lines in by_person.items():
+        p = people[pid]
+        fmt = person_fmt(ctx, p)
+        text, markup = render_reminder(fmt, lines, today)
+        if await enqueue(
+            session,
+            org_id=org_id,
+            person_id=pid,
+            chat_id=p.chat_id or 0,
+            kind="reminder",
+            dedupe_key=f"remind:{pid}:{slot}",
+            text=text,
+            reply_markup=markup,
+            items=[ln.occurrence_id for ln in lines],
+            now=now,
+        ):
+            stats.messages += 1
+    for role_key, lines in by_group.items():
+        fmt = person_fmt(ctx, None)
+        header = fmt.t(
+            "rem.group_header", role=role_names.get(role_key, role_key), date=fmt.date(today)
+        )
+        text, markup = render_reminder(fmt, lines, today, header=header)
+        chat = org_roles[role_key].group_chat_id or 0
+        if await enqueue(
+            session,
+            org_id=org_id,
+            chat_id=chat,
+            kind="reminder",
+            dedupe_key=f"remind-group:{org_id}:{role_key}:{slot}",
+            text=text,
+            reply_markup=markup,
+            items=[ln.occurrence_id for ln in lines],
+            now=now,
+        ):
+            stats.messages += 1
+
+    head_people = [p for k in heads for p in holders.get(k, []) if p.reachable]
+    head_groups = [
+        org_roles[k].group_chat_id for k in heads if k in org_roles and org_roles[k].group_chat_id
+    ]
+    if escalate:
+        stats.escalations += len(escalate)
+        for target, chat, fmt in _targets(ctx, head_people, head_groups):
+            lines_text = []
+            for occ, ln in escalate:
+                names = ", ".join(p.name for p in holders.get(occ.current_role or "", [])) or fmt.t(
+                    "esc.nobody"
+                )
+                lines_text.append(
+                    fmt.t(
+                        "esc.line",
+                        code=ln.code,
+                        title=ln.title,
+                        stage=fmt.stage(ln.stage),
+                        role=role_names.get(occ.current_role or "", occ.current_role),
+                        holders=names,
+                        overdue=fmt.num(ctx.calendar(occ.fiscal_year).between(ln.due, today)),
+                    )
+                )
+            text = "\n".join(
+                [
+                    fmt.t("esc.header", n=fmt.num(ctx.policy.escalate_after), date=fmt.date(today)),
+                    "",
+                    *lines_text,
+                ]
+            )
+            if await enqueue(
+                session,
+                org_id=org_id,
+                person_id=target,
+                chat_id=chat,
+                kind="escalation",
+                dedupe_key=f"escalate:{org_id}:{chat}:{slot}",
+                text=text,
+                items=[o.id for o, _ in escalate],
+                now=now,
+            ):
+                stats.messages += 1
+    if unreachable:
+        await notify_unreachable(
+            session, ctx, org, unreachable, holders, role_names, head_people, head_groups, now
+        )
+
+
+def _targets(
+    ctx: AppContext, head_people: list[Person], head_groups: list[int | None]
+) -> list[tuple[int | None, int, Fmt]]:
+    out: list[tuple[int | None, int, Fmt]] = [
+        (p.id, p.chat_id or 0, person_fmt(ctx, p)) for p in head_people
+    ]
+    out += [(None, g, person_fmt(ctx, None)) for g in head_groups if g]
+    return out
+
+
+async def notify_unreachable(
+    session: AsyncSession,
+    ctx: AppContext,
+    org: Organisation,
+    unreachable: dict[str, list[TaskLine]],
+    holders: dict[str, list[Person]],
+    role_names: dict[str, str],
+    head_people: list[Person],
+    head_groups: list[int | None],
+    now: datetime,
+) -> None:
+    """Tell the head, once a day, which roles have open work and nobody to receive it."""
+    today = now.astimezone(ctx.tz).date()
+    for target, chat, fmt in _targets(ctx, head_people, head_groups):
+        lines = []
+        for role_key, items in sorted(unreachable.items()):
+            reason = "unreach.reason.inactive" if holders.get(role_key) else "unreach.reason.none"
+            lines.append(
+                fmt.t(
+                    "unreach.role",
+                    role=role_names.get(role_key, role_key),
+                    reason=fmt.t(reason),
+                    n=fmt.num(len(items)),
+                )
+            )
+        text = "\n".join(
+            [fmt.t("unreach.header", date=fmt.date(today)), "", *lines, "", fmt.t("unreach.hint")]
+        )
+        await enqueue(
+            session,
+            org_id=org.id,
+            person_id=target,
+            chat_id=chat,
+            kind="unreachable",
+            dedupe_key=f"unreachable:{org.id}:{chat}:{today.isoformat()}",
+            text=text,
+            now=now,
+        )
+
+
+async def remind(ctx: AppContext, now: datetime, *, max_orgs: int | None = None) -> TickStats:
+    """Turn every due reminder slot into outbox rows, one office per transaction."""
+    stats = TickStats()
+    if not is_working_time(now, ctx.calendar(), ctx.policy, ctx.tz):
+        return stats
+    while max_orgs is None or stats.orgs < max_orgs:
+        async with ctx.db.transaction() as session:
+            t0 = time.perf_counter()
+            org_id, claimed = await claim_due(session, now)
+            stats.claim_seconds.append(time.perf_counter() - t0)
+            if org_id is None:
+                break
+            await _remind_org(session, ctx, org_id, claimed, now, stats)
+        stats.orgs += 1
+    return stats
+
+
+def today_of(ctx: AppContext, now: datetime) -> date:
+    return now.astimezone(ctx.tz).date()

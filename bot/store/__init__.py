@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, the database handle and repositories (which never commit)."""

@@ -1,0 +1,94 @@
+"""Queries shared by the services.  Functions take a session; none of them commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import (
+    CatalogueVersion,
+    Organisation,
+    OrgCatalogue,
+    OrgRole,
+    Person,
+    RoleAssignment,
+    Unit,
+)
+
+
+async def default_org(session: AsyncSession) -> Organisation | None:
+    return await session.scalar(
+        select(Organisation).order_by(Organisation.is_default.desc(), Organisation.id).limit(1)
+    )
+
+
+async def person_by_telegram(session: AsyncSession, telegram_user_id: int) -> Person | None:
+    return await session.scalar(select(Person).where(Person.telegram_user_id == telegram_user_id))
+
+
+def _current(now: datetime):  # type: ignore[no-untyped-def]
+    return (
+        RoleAssignment.valid_from <= now,
+        or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to > now),
+    )
+
+
+async def holders(session: AsyncSession, org_id: int, role_key: str, now: datetime) -> list[Person]:
+    """People holding ``role_key`` now (active or not)."""
+    rows = await session.scalars(
+        select(Person)
+        .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+        .where(RoleAssignment.org_id == org_id, RoleAssignment.role_key == role_key, *_current(now))
+        .order_by(Person.id)
+    )
+    return list(rows.unique())
+
+
+async def holders_by_role(
+    session: AsyncSession, org_id: int, now: datetime
+) -> dict[str, list[Person]]:
+    rows = await session.execute(
+        select(RoleAssignment.role_key, Person)
+        .join(Person, RoleAssignment.person_id == Person.id)
+        .where(RoleAssignment.org_id == org_id, *_current(now))
+        .order_by(Person.id)
+    )
+    out: dict[str, list[Person]] = defaultdict(list)
+    for key, person in rows:
+        if person not in out[key]:
+            out[key].append(person)
+    return dict(out)
+
+
+async def roles_of(session: AsyncSession, person_id: int, now: datetime) -> list[str]:
+    rows = await session.scalars(
+        select(RoleAssignment.role_key).where(RoleAssignment.person_id == person_id, *_current(now))
+    )
+    return sorted(set(rows))
+
+
+async def org_roles(session: AsyncSession, org_id: int) -> dict[str, OrgRole]:
+    rows = await session.scalars(select(OrgRole).where(OrgRole.org_id == org_id))
+    return {r.role_key: r for r in rows}
+
+
+async def units(session: AsyncSession, org_id: int) -> dict[int, Unit]:
+    rows = await session.scalars(select(Unit).where(Unit.org_id == org_id))
+    return {u.id: u for u in rows}
+
+
+async def adopted_catalogue(session: AsyncSession, org_id: int, fy: int) -> CatalogueVersion | None:
+    return await session.scalar(
+        select(CatalogueVersion)
+        .join(OrgCatalogue, OrgCatalogue.catalogue_id == CatalogueVersion.id)
+        .where(OrgCatalogue.org_id == org_id, OrgCatalogue.fiscal_year == fy)
+    )
+
+
+async def people(session: AsyncSession, org_id: int) -> Sequence[Person]:
+    rows = await session.scalars(select(Person).where(Person.org_id == org_id).order_by(Person.id))
+    return rows.all()

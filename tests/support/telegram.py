@@ -1,0 +1,42 @@
+"""Fixtures that put the real python-telegram-bot Application in front of the Bot API emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from tests.support.botapi import BotApiEmulator
+from tests.support.world import World
+
+
+@pytest.fixture
+def emulator() -> Iterator[BotApiEmulator]:
+    with BotApiEmulator() as emu:
+        yield emu
+
+
+@asynccontextmanager
+async def running_app(
+    world: World, emu: BotApiEmulator, **settings: Any
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """The bot as ``python -m bot run`` builds it, talking HTTP to the emulator, on the world's
+    database and fake clock (jobs are run by the tests, not by APScheduler)."""
+    ctx_settings = world.ctx.settings.model_copy(
+        update={
+            "telegram_api_base_url": emu.base_url,
+            "bot_token": world.ctx.settings.bot_token,
+            **settings,
+        }
+    )
+    world.ctx.settings = ctx_settings
+    app = build_application(
+        ctx_settings, clock=world.clock, db=world.ctx.db, with_jobs=False, startup=False
+    )
+    app.bot_data["ctx"] = world.ctx
+    async with app:
+        yield app
