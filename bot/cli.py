@@ -295,6 +295,75 @@ def cmd_people_deactivate(args: argparse.Namespace, settings: Settings, clock: C
     return _run_async(go, settings, clock)
 
 
+# -- invites ------------------------------------------------------------------------------------
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    """The bot's @username, from settings or asked of the Bot API (needs BOT_TOKEN)."""
+    if settings.bot_username:
+        return settings.bot_username.lstrip("@")
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
+        return None
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    try:
+        async with Bot(
+            settings.bot_token.get_secret_value(),
+            base_url=settings.bot_api_url,
+            base_file_url=settings.bot_file_url,
+        ) as bot:
+            return bot.username
+    except (TelegramError, OSError) as exc:
+        _err(f"could not ask Telegram for the bot's username ({exc}); set BOT_USERNAME")
+        return None
+
+
+def _make_invite(args: argparse.Namespace, settings: Settings, clock: Clock, *, admin: bool) -> int:
+    from bot.services import onboarding
+    from bot.services.org import current_catalogue, get_org
+    from bot.services.people import find_person, resolve_role
+
+    async def go(ctx: AppContext) -> int:
+        now = clock.now()
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            role = (
+                resolve_role(await current_catalogue(s, ctx, org.id), args.role)
+                if args.role
+                else None
+            )
+            person = await find_person(s, org, args.person) if args.person else None
+            code, inv = await onboarding.create_invite(
+                s,
+                ctx,
+                org,
+                now,
+                role_key=role.key if role else None,
+                person_id=person.id if person else None,
+                make_admin=admin,
+            )
+            expires = inv.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        username = await _bot_username(settings)
+        what = "admin" if admin else (role.name if role else "?")
+        if person:
+            what += f" for {person.name}"
+        link = onboarding.invite_link(username or "<bot username>", code)
+        _out(f"{link}\n")
+        _err(f"invite for {what}; works once, expires {expires} ({settings.timezone})")
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_admin_invite(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    return _make_invite(args, settings, clock, admin=True)
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    return _make_invite(args, settings, clock, admin=False)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot.app import MissingToken, build_application
 
@@ -414,6 +483,20 @@ def build_parser() -> argparse.ArgumentParser:
     pd.add_argument("--person", required=True)
     pd.add_argument("--reason", default="deactivated by an admin")
     pd.set_defaults(func=cmd_people_deactivate)
+
+    adm = sub.add_parser("admin", help="admins")
+    adm_sub = adm.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    ai = adm_sub.add_parser(
+        "invite", help="print a one-time deep link that makes its opener an admin"
+    )
+    ai.add_argument("--role", help="also give this role")
+    ai.add_argument("--person", help="bind the link to this roster person (id or name)")
+    ai.set_defaults(func=cmd_admin_invite)
+
+    inv = sub.add_parser("invite", help="print a one-time deep link for a role")
+    inv.add_argument("--role", required=True, help="role key or Thai name")
+    inv.add_argument("--person", help="bind the link to this roster person (id or name)")
+    inv.set_defaults(func=cmd_invite)
 
     run = sub.add_parser("run", help="run the bot (long polling); migrates the database first")
     run.set_defaults(func=cmd_run)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     )
 
     bot_token: SecretStr | None = Field(default=None, description="from @BotFather")
+    bot_username: str | None = Field(
+        default=None, description="for invite links; default: asked of Telegram"
+    )
     database_url: str = DEFAULT_SQLITE_URL
     database_schema: str | None = Field(default=None, description="PostgreSQL schema (search_path)")
     telegram_api_base_url: str = "https://api.telegram.org"

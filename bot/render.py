@@ -35,6 +35,10 @@ class Fmt:
     def stage(self, stage: str) -> str:
         return stage_name(self.lang, stage)
 
+    def period(self, key: str) -> str:
+        """``2570M10`` → ``ต.ค. ๒๕๖๙``; ``2570H1`` → ``รอบ ๖ เดือนแรก ปีงบ ๒๕๗๐``; …"""
+        return period_label(self, key)
+
     def when(self, days_left: int) -> str:
         if days_left > 1:
             return self.t("when.left", n=self.num(days_left))
@@ -45,6 +49,28 @@ class Fmt:
         return self.t("when.overdue", n=self.num(-days_left))
 
 
+def period_label(fmt: Fmt, key: str) -> str:
+    from bot.schedule.fiscal import parse_period
+    from bot.schedule.thai import MONTH_ABBR, MONTH_EN, be_year
+
+    fy = key[:4]
+    rest = key[4:]
+    if rest.startswith("C"):  # a reported change: 2570C20261126[-n]
+        stamp = rest[1:9]
+        d = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
+        return fmt.t("period.change", date=fmt.date(d))
+    if rest.startswith("M"):
+        p = parse_period(key)
+        if fmt.lang == "th":
+            return fmt.num(f"{MONTH_ABBR[p.start.month - 1]} {be_year(p.start.year)}")
+        return f"{MONTH_EN[p.start.month - 1]} {p.start.year}"
+    if rest.startswith("H"):
+        return fmt.t(f"period.half{rest[1]}", fy=fmt.num(fy))
+    if rest.startswith("Q"):
+        return fmt.t("period.quarter", q=fmt.num(rest[1]), fy=fmt.num(fy))
+    return fmt.t("period.year", fy=fmt.num(fy))
+
+
 @dataclass(frozen=True)
 class TaskLine:
     occurrence_id: int
@@ -53,6 +79,7 @@ class TaskLine:
     stage: str
     due: date
     kind: str
+    period: str = ""
 
     def days_left(self, today: date) -> int:
         return (self.due - today).days
@@ -96,7 +123,7 @@ def task_lines_text(fmt: Fmt, lines: Sequence[TaskLine], today: date) -> list[st
         fmt.t(
             "rem.line",
             code=ln.code,
-            title=ln.title,
+            title=f"{ln.title} [{fmt.period(ln.period)}]" if ln.period else ln.title,
             stage=fmt.stage(ln.stage),
             due=fmt.date(ln.due),
             when=fmt.when(ln.days_left(today)),

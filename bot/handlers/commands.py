@@ -1,18 +1,130 @@
-"""Placeholder wiring until the chat handlers land."""
+"""All the wiring: which update goes to which handler, the command menus, the error handler."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from telegram import Bot
-from telegram.ext import Application
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.handlers import admin, head, staff
+from bot.handlers.common import Context, app_ctx, fmt_for
+from bot.render import Fmt
+from bot.services.chain import is_admin
 from bot.services.context import AppContext
+from bot.services.reminders import head_keys
+from bot.store import repo
+from bot.store.models import Person
+from bot.texts import LANGS
+
+log = logging.getLogger(__name__)
+
+STAFF_COMMANDS: tuple[str, ...] = ("tasks", "done", "item", "changed", "lang", "cancel", "help")
+HEAD_COMMANDS: tuple[str, ...] = ("status",)
+ADMIN_COMMANDS: tuple[str, ...] = ("invite", "people", "assign", "deactivate", "linkgroup")
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    return None
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", staff.start))
+    app.add_handler(CommandHandler("help", staff.help_command))
+    app.add_handler(CommandHandler("lang", staff.lang, filters=private))
+    app.add_handler(CommandHandler("cancel", staff.cancel, filters=private))
+    app.add_handler(CommandHandler("tasks", staff.tasks, filters=private))
+    app.add_handler(CommandHandler("done", staff.done_command, filters=private))
+    app.add_handler(CommandHandler("item", staff.item, filters=private))
+    app.add_handler(CommandHandler("changed", staff.changed, filters=private))
+    app.add_handler(CommandHandler("status", head.status, filters=private))
+    app.add_handler(CommandHandler("invite", admin.invite))
+    app.add_handler(CommandHandler("people", admin.people, filters=private))
+    app.add_handler(CommandHandler("assign", admin.assign, filters=private))
+    app.add_handler(CommandHandler("deactivate", admin.deactivate_command, filters=private))
+    app.add_handler(CommandHandler("linkgroup", admin.linkgroup))
+
+    app.add_handler(CallbackQueryHandler(staff.button, pattern=r"^(d|b|p|n|z|cc|cu|l):"))
+    app.add_handler(CallbackQueryHandler(staff.lang_button, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(staff.changed_button, pattern=r"^ch:"))
+    app.add_handler(CallbackQueryHandler(admin.invite_button, pattern=r"^inv:"))
+    app.add_handler(CallbackQueryHandler(admin.assign_button, pattern=r"^as:"))
+    app.add_handler(CallbackQueryHandler(admin.deactivate_button, pattern=r"^da:"))
+    app.add_handler(CallbackQueryHandler(admin.linkgroup_button, pattern=r"^lg:"))
+    app.add_handler(CallbackQueryHandler(stale_button))
+
+    app.add_handler(MessageHandler(filters.COMMAND & private, staff.unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & private, staff.text_message))
+    app.add_error_handler(on_error)
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A forged or outdated button: say so, change nothing."""
+    ctx = app_ctx(context)
+    if update.callback_query is not None:
+        await update.callback_query.answer(fmt_for(ctx, None).t("stale_button"), show_alert=True)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """The one error handler: log it, and tell the person something went wrong."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        ctx = app_ctx(context)
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, fmt_for(ctx, None).t("error.generic")
+            )
+        except TelegramError:
+            log.warning("could not tell the user about the error")
+
+
+def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
+    fmt = Fmt(lang=lang)
+    return [BotCommand(n, fmt.t(f"cmd.{n}")) for n in names]
 
 
 async def publish_command_menus(bot: Bot, ctx: AppContext) -> None:
-    return None
+    """Thai (and English) menus: staff by default; heads and admins get theirs per chat."""
+    for lang in LANGS:
+        code = "" if lang == "th" else lang
+        await bot.set_my_commands(
+            _commands(lang, STAFF_COMMANDS),
+            scope=BotCommandScopeDefault(),
+            language_code=code or None,
+        )
+    async with ctx.db.transaction() as s:
+        people = [p for p in await _everyone(s) if p.chat_id]
+        ids = [p.id for p in people]
+    for pid in ids:
+        await refresh_menu(bot, ctx, pid)
+
+
+async def _everyone(s: Any) -> list[Person]:
+    from sqlalchemy import select
+
+    return list(await s.scalars(select(Person).where(Person.active.is_(True))))
+
+
+async def refresh_menu(bot: Bot, ctx: AppContext, person_id: int) -> None:
+    """A head's or admin's private chat shows their extra commands, in their language."""
+    async with ctx.db.transaction() as s:
+        person = await s.get(Person, person_id)
+        if person is None or person.chat_id is None:
+            return
+        roles = set(await repo.roles_of(s, person.id, ctx.clock.now()))
+        names: tuple[str, ...] = STAFF_COMMANDS
+        heads = set(await head_keys(s))
+        if roles & heads or is_admin(ctx, person):
+            names = names + HEAD_COMMANDS
+        if is_admin(ctx, person):
+            names = names + ADMIN_COMMANDS
+        chat_id, lang = person.chat_id, person.language
+    if names == STAFF_COMMANDS and lang == "th":
+        try:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        except TelegramError:
+            log.info("no per-chat menu to delete for %s", chat_id)
+        return
+    try:
+        await bot.set_my_commands(_commands(lang, names), scope=BotCommandScopeChat(chat_id))
+    except TelegramError as exc:
+        log.warning("could not set the menu of chat %s: %s", chat_id, exc)

@@ -163,3 +163,12 @@ async def include_before_tracking(
             )
         )
     return len(rows)
+
+
+async def link_group(session: AsyncSession, org_id: int, role_key: str, chat_id: int) -> None:
+    """The role's reminders go to this group chat too."""
+    row = await session.get(OrgRole, (org_id, role_key))
+    if row is None:
+        session.add(OrgRole(org_id=org_id, role_key=role_key, group_chat_id=chat_id))
+    else:
+        row.group_chat_id = chat_id

@@ -116,7 +116,7 @@ async def unassign_role(session: AsyncSession, person: Person, role_key: str, no
 
 async def deactivate(session: AsyncSession, person: Person, now: datetime, reason: str) -> None:
     person.active = False
-    person.inactive_reason = reason
+    person.inactive_reason = reason if reason.startswith("admin:") else f"admin: {reason}"
     person.updated_at = now
 
 

@@ -1,0 +1,109 @@
+"""The head of the office: the fiscal year at a glance."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.handlers.common import Context, app_ctx, current_person, fmt_for, is_head
+from bot.handlers.staff import not_registered, reply
+from bot.render import Fmt
+from bot.schedule.fiscal import fiscal_year
+from bot.services.org import current_catalogue
+from bot.services.views import Summary, summarise
+
+MAX_LINES = 15
+
+
+def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> str:
+    n = fmt.num
+    lines = [
+        fmt.t("status.header", fy=n(summary.fy), date=fmt.date(summary.today)),
+        fmt.t(
+            "status.totals",
+            done=n(summary.done),
+            progress=n(summary.open),
+            overdue=n(summary.overdue),
+            na=n(summary.not_applicable),
+            before=n(summary.before_tracking),
+            total=n(summary.total),
+        ),
+        "",
+        fmt.t("status.by_role_header"),
+    ]
+    for key, c in sorted(
+        summary.by_role.items(), key=lambda kv: (-kv[1].overdue, role_names.get(kv[0], kv[0]))
+    ):
+        if c.total:
+            lines.append(
+                fmt.t(
+                    "status.by_role",
+                    role=role_names.get(key, key),
+                    done=n(c.done),
+                    open=n(c.open),
+                    overdue=n(c.overdue),
+                )
+            )
+    lines += ["", fmt.t("status.by_item_header")]
+    cells = []
+    for code, c in sorted(summary.by_item.items(), key=lambda kv: _code_key(kv[0])):
+        mark = (
+            "⚠️" if c.overdue else ("✅" if c.total and c.done + c.not_applicable == c.total else "")
+        )
+        cells.append(f"{code} {mark}{n(c.done + c.not_applicable)}/{n(c.total)}")
+    lines += [" · ".join(cells[i : i + 6]) for i in range(0, len(cells), 6)]
+    lines.append("")
+    if summary.overdue_list:
+        lines.append(fmt.t("status.overdue_header", n=n(len(summary.overdue_list))))
+        for o in summary.overdue_list[:MAX_LINES]:
+            occ = o.occurrence
+            lines.append(
+                fmt.t(
+                    "status.overdue_line",
+                    code=occ.code,
+                    period=fmt.period(occ.period_key),
+                    stage=fmt.stage(occ.stage),
+                    role=role_names.get(o.role, o.role),
+                    holders=", ".join(p.name for p in o.holders) or "-",
+                    days=n(o.days),
+                )
+            )
+        if len(summary.overdue_list) > MAX_LINES:
+            lines.append(fmt.t("rem.more", n=n(len(summary.overdue_list) - MAX_LINES)))
+    else:
+        lines.append(fmt.t("status.overdue_none"))
+    if summary.published:
+        lines += ["", fmt.t("status.published_header")]
+        for occ in summary.published[:MAX_LINES]:
+            lines.append(
+                fmt.t(
+                    "status.published_line",
+                    code=occ.code,
+                    period=fmt.period(occ.period_key),
+                    url=occ.evidence_url,
+                )
+            )
+    return "\n".join(lines)
+
+
+def _code_key(code: str) -> tuple[int, float]:
+    head, _, tail = code[1:].partition(".")
+    return (0 if code.startswith("O") else 1, int(head) + (int(tail) / 100 if tail else 0))
+
+
+async def status(update: Update, context: Context) -> None:
+    ctx = app_ctx(context)
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        person = await current_person(s, ctx, update)
+        if person is None:
+            await not_registered(update, context)
+            return
+        fmt = fmt_for(ctx, person)
+        if not await is_head(s, ctx, person):
+            await reply(update, fmt.t("head_only"))
+            return
+        fy = fiscal_year(now.astimezone(ctx.tz).date())
+        summary = await summarise(s, ctx, person.org_id, fy, now)
+        cat = await current_catalogue(s, ctx, person.org_id)
+        text = render_status(fmt, summary, {r.key: r.name for r in cat.roles})
+    await reply(update, text[:4090])

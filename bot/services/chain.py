@@ -1,0 +1,607 @@
+"""The chain of one occurrence: prepare → collect/review → publish (or a single stage).
+
+Every state change is one conditional UPDATE (guarded by the occurrence's stage and
+version, its row count checked) plus its stage event, in the caller's transaction.  A
+second press, or two people pressing at once, moves the stage once; the later one
+learns who did it and when.  Rights are checked here, against the database: only a
+holder of the stage's role, or an admin, may act.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.catalogue.schema import FrequencyKind
+from bot.render import Fmt, TaskLine, keyboard
+from bot.schedule.reminders import next_slot, next_working_time, slot_instant
+from bot.schedule.rules import Kind, plan_change
+from bot.services.context import AppContext
+from bot.services.org import catalogue_for
+from bot.services.outbox import enqueue
+from bot.services.reminders import person_fmt
+from bot.store import repo
+from bot.store.models import OccStatus, Occurrence, PendingPrompt, Person, Role, StageEvent
+
+CHAIN = ("prepare", "collect", "publish")
+COMPLETING = (
+    "done",
+    "approve",
+    "publish",
+    "not_applicable",
+    "confirm_current",
+    "confirm_updated",
+    "send_back",
+)
+PROMPT_TTL_HOURS = 24
+
+
+@dataclass
+class Outcome:
+    """What happened, for the handler to render: a text key and its parameters."""
+
+    ok: bool
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    occurrence: Occurrence | None = None
+    prompt: str | None = None  # the bot must now ask for: "reason_back" | "reason_na" | "url"
+    follow_up: list[TaskLine] = field(default_factory=list)  # the actor's own next stage, if any
+
+
+def is_admin(ctx: AppContext, person: Person) -> bool:
+    return person.is_admin or (
+        person.telegram_user_id is not None
+        and person.telegram_user_id in ctx.settings.admin_telegram_ids
+    )
+
+
+async def role_name(session: AsyncSession, key: str | None) -> str:
+    if key is None:
+        return "-"
+    role = await session.get(Role, key)
+    return role.name if role else key
+
+
+async def title_of(session: AsyncSession, ctx: AppContext, occ: Occurrence) -> str:
+    cat = await catalogue_for(session, ctx, occ.org_id, occ.fiscal_year)
+    return cat.title_of(occ.code) if cat else occ.code
+
+
+def next_stage(occ: Occurrence, stage: str) -> str | None:
+    if stage not in CHAIN:
+        return None
+    for s in CHAIN[CHAIN.index(stage) + 1 :]:
+        if occ.role_for(s):
+            return s
+    return None
+
+
+def valid_url(text: str) -> str | None:
+    """An http(s) URL with a host, or None."""
+    candidate = text.strip().strip("<>")
+    if not candidate or any(c.isspace() for c in candidate):
+        return None
+    parsed = urlparse(candidate)
+    host = parsed.hostname or ""
+    if (
+        parsed.scheme not in ("http", "https")
+        or not host
+        or ("." not in host and host != "localhost")
+    ):
+        return None
+    return candidate
+
+
+URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+class Chain:
+    """The chain's operations for one unit of work (one session, one ``now``)."""
+
+    def __init__(
+        self, session: AsyncSession, ctx: AppContext, actor: Person, now: datetime
+    ) -> None:
+        self.s = session
+        self.ctx = ctx
+        self.actor = actor
+        self.now = now
+
+    # -- checks ---------------------------------------------------------------------------
+    async def may_act(self, occ: Occurrence, stage: str) -> bool:
+        if is_admin(self.ctx, self.actor):
+            return True
+        if occ.org_id != self.actor.org_id:
+            return False
+        role = occ.role_for(stage)
+        return role is not None and role in await repo.roles_of(self.s, self.actor.id, self.now)
+
+    async def _forbidden(self, occ: Occurrence, stage: str) -> Outcome:
+        role = occ.role_for(stage)
+        holders = await repo.holders(self.s, occ.org_id, role or "", self.now) if role else []
+        return Outcome(
+            False,
+            "act.forbidden",
+            {
+                "code": occ.code,
+                "stage": stage,
+                "role": await role_name(self.s, role),
+                "holders": ", ".join(p.name for p in holders) or "-",
+            },
+            occ,
+        )
+
+    async def _already(self, occ: Occurrence, stage: str) -> Outcome:
+        ev = await self.s.scalar(
+            select(StageEvent)
+            .where(
+                StageEvent.occurrence_id == occ.id,
+                StageEvent.stage == stage,
+                StageEvent.action.in_(COMPLETING),
+            )
+            .order_by(StageEvent.at.desc(), StageEvent.id.desc())
+            .limit(1)
+        )
+        if ev is not None:
+            name = ev.actor.name if ev.actor is not None else None
+            return Outcome(
+                False,
+                "act.already",
+                {"code": occ.code, "stage": stage, "name": name, "when": ev.at},
+                occ,
+            )
+        return Outcome(
+            False,
+            "act.closed",
+            {"code": occ.code, "period": occ.period_key, "status": occ.status},
+            occ,
+        )
+
+    async def load(self, occ_id: int, stage: str) -> tuple[Occurrence | None, Outcome | None]:
+        """The occurrence if ``stage`` is its open stage and the actor may act on it."""
+        occ = await self.s.get(Occurrence, occ_id, populate_existing=True)
+        if occ is None or (occ.org_id != self.actor.org_id and not is_admin(self.ctx, self.actor)):
+            return None, Outcome(False, "act.not_found")
+        if stage not in (*CHAIN, "confirm") or occ.role_for(stage) is None:
+            return None, Outcome(False, "act.not_found")
+        if not await self.may_act(occ, stage):
+            return None, await self._forbidden(occ, stage)
+        if occ.status != OccStatus.OPEN.value or occ.stage != stage:
+            return None, await self._already(occ, stage)
+        return occ, None
+
+    async def _ask(
+        self, occ: Occurrence, prompt: str, key: str, params: dict[str, Any], *, ok: bool = True
+    ) -> Outcome:
+        """The bot needs free text (a reason, a URL): remember what the next message answers."""
+        await set_prompt(self.s, self.actor, prompt, occ, self.now)
+        return Outcome(ok, key, params, occ, prompt=prompt)
+
+    # -- moving -----------------------------------------------------------------------------
+    async def _move(
+        self,
+        occ: Occurrence,
+        to: str | None,
+        action: str,
+        *,
+        final: OccStatus = OccStatus.DONE,
+        note: str | None = None,
+        url: str | None = None,
+    ) -> bool:
+        """The conditional UPDATE; False if somebody else moved it first."""
+        from_stage, version = occ.stage, occ.version
+        values: dict[str, Any] = {
+            "version": version + 1,
+            "updated_at": self.now,
+            "escalated_at": None,
+            "stage_started_at": self.now,
+        }
+        if to is None:
+            values.update(
+                stage="done",
+                status=final.value,
+                current_role=None,
+                current_due=None,
+                next_remind_at=None,
+                completed_at=self.now,
+                completed_by=self.actor.id,
+            )
+            if url:
+                values["evidence_url"] = url
+        else:
+            due = occ.due_for(to)
+            assert due is not None
+            cal = self.ctx.calendar(occ.fiscal_year)
+            values.update(
+                stage=to,
+                current_role=occ.role_for(to),
+                current_due=due,
+                next_remind_at=next_slot(due, self.now, cal, self.ctx.policy, self.ctx.tz).at,
+            )
+        res = await self.s.execute(
+            update(Occurrence)
+            .where(
+                Occurrence.id == occ.id,
+                Occurrence.status == OccStatus.OPEN.value,
+                Occurrence.stage == from_stage,
+                Occurrence.version == version,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if int(res.rowcount) != 1:  # type: ignore[attr-defined]
+            return False
+        self.s.add(
+            StageEvent(
+                org_id=occ.org_id,
+                occurrence_id=occ.id,
+                at=self.now,
+                actor_id=self.actor.id,
+                action=action,
+                stage=from_stage,
+                from_stage=from_stage,
+                to_stage=to or "done",
+                note=note,
+                evidence_url=url,
+            )
+        )
+        await self.s.flush()
+        await self.s.refresh(occ)
+        return True
+
+    async def _lost_race(self, occ_id: int, stage: str) -> Outcome:
+        occ = await self.s.get(Occurrence, occ_id, populate_existing=True)
+        assert occ is not None
+        return await self._already(occ, stage)
+
+    # -- actions ------------------------------------------------------------------------------
+    async def done(self, occ_id: int, stage: str, *, url: str | None = None) -> Outcome:
+        """✅: prepare done, review approved, activity done; publish needs a URL."""
+        occ, err = await self.load(occ_id, stage)
+        if err:
+            return err
+        assert occ is not None
+        if stage == "confirm":
+            return await self.confirm(occ_id, updated=False)
+        if stage == "publish":
+            if url is None:
+                return await self._ask(
+                    occ, "url", "ask.url", {"code": occ.code, "code_lower": occ.code.lower()}
+                )
+            return await self.publish(occ_id, url)
+        to = next_stage(occ, stage)
+        action = "approve" if stage == "collect" else "done"
+        if not await self._move(occ, to, action):
+            return await self._lost_race(occ_id, stage)
+        await self._notify_next(occ, to, "notify.collect" if to == "collect" else "notify.publish")
+        key = {None: "act.done", "collect": "act.prepared", "publish": "act.approved"}[to]
+        return Outcome(
+            True,
+            key,
+            {"code": occ.code, "role": await role_name(self.s, occ.role_for(to or ""))},
+            occ,
+            follow_up=await self._own_follow_up(occ),
+        )
+
+    async def publish(self, occ_id: int, url_text: str) -> Outcome:
+        occ, err = await self.load(occ_id, "publish")
+        if err:
+            return err
+        assert occ is not None
+        url = valid_url(url_text)
+        if url is None:
+            params = {"text": url_text.strip()[:80], "code": occ.code}
+            return await self._ask(occ, "url", "ask.bad_url", params, ok=False)
+        if not await self._move(occ, None, "publish", url=url):
+            return await self._lost_race(occ_id, "publish")
+        return Outcome(True, "act.published", {"code": occ.code, "url": url}, occ)
+
+    async def send_back(self, occ_id: int, reason: str | None) -> Outcome:
+        occ, err = await self.load(occ_id, "collect")
+        if err:
+            return err
+        assert occ is not None
+        if reason is None or not reason.strip():
+            key = "ask.reason_back" if reason is None else "ask.empty_reason"
+            return await self._ask(occ, "reason_back", key, {"code": occ.code})
+        if not await self._move(occ, "prepare", "send_back", note=reason.strip()[:1000]):
+            return await self._lost_race(occ_id, "collect")
+        await self._notify_next(occ, "prepare", "notify.sent_back", reason=reason.strip())
+        return Outcome(
+            True,
+            "act.sent_back",
+            {"code": occ.code, "role": await role_name(self.s, occ.prepare_role)},
+            occ,
+        )
+
+    async def not_applicable(self, occ_id: int, stage: str, reason: str | None) -> Outcome:
+        occ, err = await self.load(occ_id, stage)
+        if err:
+            return err
+        assert occ is not None
+        if reason is None or not reason.strip():
+            key = "ask.reason_na" if reason is None else "ask.empty_reason"
+            return await self._ask(occ, "reason_na", key, {"code": occ.code})
+        if not await self._move(
+            occ, None, "not_applicable", final=OccStatus.NOT_APPLICABLE, note=reason.strip()[:1000]
+        ):
+            return await self._lost_race(occ_id, stage)
+        return Outcome(True, "act.na", {"code": occ.code, "reason": reason.strip()}, occ)
+
+    async def confirm(self, occ_id: int, *, updated: bool) -> Outcome:
+        occ, err = await self.load(occ_id, "confirm")
+        if err:
+            return err
+        assert occ is not None
+        action = "confirm_updated" if updated else "confirm_current"
+        if not await self._move(occ, None, action):
+            return await self._lost_race(occ_id, "confirm")
+        if not updated:
+            return Outcome(True, "act.confirmed", {"code": occ.code}, occ)
+        change = await self.open_change(occ.code, occ.org_id, notify=False)
+        if change.occurrence is None:
+            return change
+        return Outcome(
+            True,
+            "act.updated",
+            {"code": occ.code, "due": change.occurrence.due_date},
+            change.occurrence,
+            follow_up=change.follow_up,
+        )
+
+    async def snooze(self, occ_id: int, stage: str) -> Outcome:
+        occ, err = await self.load(occ_id, stage)
+        if err:
+            return err
+        assert occ is not None
+        cal = self.ctx.calendar(occ.fiscal_year)
+        today = self.now.astimezone(self.ctx.tz).date()
+        when = slot_instant(cal.next_working_day(today), self.ctx.policy, self.ctx.tz)
+        if occ.next_remind_at == when:
+            return Outcome(True, "act.already_snoozed", {"code": occ.code, "when": when}, occ)
+        res = await self.s.execute(
+            update(Occurrence)
+            .where(Occurrence.id == occ.id, Occurrence.version == occ.version)
+            .values(next_remind_at=when, version=occ.version + 1, updated_at=self.now)
+        )
+        if int(res.rowcount) != 1:  # type: ignore[attr-defined]
+            return await self._lost_race(occ_id, stage)
+        self.s.add(
+            StageEvent(
+                org_id=occ.org_id,
+                occurrence_id=occ.id,
+                at=self.now,
+                actor_id=self.actor.id,
+                action="snooze",
+                stage=stage,
+                note=when.isoformat(),
+            )
+        )
+        return Outcome(True, "act.snoozed", {"code": occ.code, "when": when}, occ)
+
+    async def open_change(
+        self, code: str, org_id: int | None = None, *, notify: bool = True
+    ) -> Outcome:
+        """Someone in the chain reports that an on-change item changed: an occurrence opens."""
+        org_id = org_id or self.actor.org_id
+        today = self.now.astimezone(self.ctx.tz).date()
+        from bot.schedule.fiscal import fiscal_year
+
+        cat = await catalogue_for(self.s, self.ctx, org_id, fiscal_year(today))
+        item = cat.item(code) if cat else None
+        if item is None or item.frequency.kind is not FrequencyKind.ON_CHANGE:
+            return Outcome(False, "act.not_found")
+        roles = set(item.stage_roles().values())
+        if not is_admin(self.ctx, self.actor) and not roles & set(
+            await repo.roles_of(self.s, self.actor.id, self.now)
+        ):
+            holders = await repo.holders(self.s, org_id, item.prepare, self.now)
+            return Outcome(
+                False,
+                "act.forbidden",
+                {
+                    "code": item.code,
+                    "stage": "prepare",
+                    "role": await role_name(self.s, item.prepare),
+                    "holders": ", ".join(p.name for p in holders) or "-",
+                },
+            )
+        existing = await self.s.scalar(
+            select(Occurrence).where(
+                Occurrence.org_id == org_id,
+                Occurrence.code == item.code,
+                Occurrence.kind == Kind.CHANGE.value,
+                Occurrence.status == OccStatus.OPEN.value,
+            )
+        )
+        if existing is not None:
+            return Outcome(
+                False,
+                "changed.open_already",
+                {"code": item.code, "due": existing.due_date},
+                existing,
+            )
+        same_day = await self.s.scalar(
+            select(func.count())
+            .select_from(Occurrence)
+            .where(
+                Occurrence.org_id == org_id,
+                Occurrence.code == item.code,
+                Occurrence.period_key.like(f"%C{today:%Y%m%d}%"),
+            )
+        )
+        cal = self.ctx.calendar(fiscal_year(today))
+        planned = plan_change(item, today, cal, self.ctx.policy, seq=int(same_day or 0) + 1)
+        first = planned.stages[0]
+        stage_cols = {f"{s.stage.value}_role": s.role for s in planned.stages} | {
+            f"{s.stage.value}_due": s.due for s in planned.stages
+        }
+        occ = Occurrence(
+            org_id=org_id,
+            fiscal_year=planned.fiscal_year,
+            code=item.code,
+            kind=Kind.CHANGE.value,
+            period_key=planned.period.key,
+            period_start=planned.period.start,
+            period_end=planned.period.end,
+            nominal_due=planned.nominal_due,
+            due_date=planned.due,
+            stage=first.stage.value,
+            status=OccStatus.OPEN.value,
+            current_role=first.role,
+            current_due=first.due,
+            next_remind_at=next_slot(first.due, self.now, cal, self.ctx.policy, self.ctx.tz).at,
+            stage_started_at=self.now,
+            version=1,
+            created_at=self.now,
+            updated_at=self.now,
+            **stage_cols,
+        )
+        self.s.add(occ)
+        await self.s.flush()
+        self.s.add(
+            StageEvent(
+                org_id=org_id,
+                occurrence_id=occ.id,
+                at=self.now,
+                actor_id=self.actor.id,
+                action="report_change",
+                stage=None,
+                to_stage=first.stage.value,
+            )
+        )
+        if notify:
+            await self._notify_next(occ, first.stage.value, "notify.change")
+        return Outcome(
+            True,
+            "act.change_opened",
+            {"code": item.code, "due": occ.due_date},
+            occ,
+            follow_up=await self._own_follow_up(occ),
+        )
+
+    # -- telling the next people --------------------------------------------------------------
+    async def _task_line(self, occ: Occurrence) -> TaskLine:
+        return TaskLine(
+            occ.id,
+            occ.code,
+            await title_of(self.s, self.ctx, occ),
+            occ.stage,
+            occ.current_due or occ.due_date,
+            occ.kind,
+            occ.period_key,
+        )
+
+    async def _own_follow_up(self, occ: Occurrence) -> list[TaskLine]:
+        """If the actor also holds the next stage's role, their reply carries its buttons."""
+        if occ.status != OccStatus.OPEN.value or occ.current_role is None:
+            return []
+        if occ.current_role in await repo.roles_of(self.s, self.actor.id, self.now):
+            return [await self._task_line(occ)]
+        return []
+
+    async def _notify_next(
+        self, occ: Occurrence, stage: str | None, key: str, **extra: str
+    ) -> None:
+        """Tell the holders of the new stage at once — or when the office opens, in quiet hours."""
+        if stage is None:
+            return
+        role = occ.role_for(stage)
+        if role is None:
+            return
+        line = await self._task_line(occ)
+        when = next_working_time(
+            self.now, self.ctx.calendar(occ.fiscal_year), self.ctx.policy, self.ctx.tz
+        )
+        event_id = await self.s.scalar(
+            select(func.max(StageEvent.id)).where(StageEvent.occurrence_id == occ.id)
+        )
+        for p in await repo.holders(self.s, occ.org_id, role, self.now):
+            if not p.reachable or p.id == self.actor.id:
+                continue
+            fmt: Fmt = person_fmt(self.ctx, p)
+            text = fmt.t(
+                key,
+                code=occ.code,
+                title=line.title,
+                period=fmt.period(occ.period_key),
+                actor=self.actor.name,
+                due=fmt.date(line.due),
+                reason=extra.get("reason", ""),
+            )
+            await enqueue(
+                self.s,
+                org_id=occ.org_id,
+                person_id=p.id,
+                chat_id=p.chat_id or 0,
+                kind="notify",
+                dedupe_key=f"notify:{occ.id}:{event_id}:{p.id}",
+                text=text,
+                reply_markup=keyboard(fmt, [line]),
+                items=[occ.id],
+                now=self.now,
+                not_before=when,
+            )
+
+
+# -- prompts: the bot asked for free text -----------------------------------------------------
+
+
+async def set_prompt(
+    session: AsyncSession, person: Person, action: str, occ: Occurrence, now: datetime
+) -> None:
+    from datetime import timedelta
+
+    existing = await session.get(PendingPrompt, person.id)
+    if existing is not None:
+        await session.delete(existing)
+        await session.flush()
+    session.add(
+        PendingPrompt(
+            person_id=person.id,
+            action=action,
+            occurrence_id=occ.id,
+            stage=occ.stage,
+            version=occ.version,
+            created_at=now,
+            expires_at=now + timedelta(hours=PROMPT_TTL_HOURS),
+        )
+    )
+
+
+async def take_prompt(session: AsyncSession, person: Person, now: datetime) -> PendingPrompt | None:
+    prompt = await session.get(PendingPrompt, person.id)
+    if prompt is None:
+        return None
+    if prompt.expires_at <= now:
+        await session.delete(prompt)
+        return None
+    return prompt
+
+
+async def clear_prompt(session: AsyncSession, person: Person) -> bool:
+    prompt = await session.get(PendingPrompt, person.id)
+    if prompt is None:
+        return False
+    await session.delete(prompt)
+    return True
+
+
+async def answer_prompt(chain: Chain, prompt: PendingPrompt, text: str) -> Outcome:
+    """The person's free text answers what the bot asked; the prompt stays until it is valid."""
+    if prompt.action == "url":
+        out = await chain.publish(prompt.occurrence_id, text)
+    elif prompt.action == "reason_back":
+        out = await chain.send_back(prompt.occurrence_id, text)
+    elif prompt.action == "reason_na":
+        out = await chain.not_applicable(prompt.occurrence_id, prompt.stage, text)
+    else:
+        out = Outcome(False, "ask.nothing")
+    if out.prompt is None:  # answered, or the occurrence moved on meanwhile
+        await clear_prompt(chain.s, chain.actor)
+    return out
