@@ -7,7 +7,7 @@ call a service, render its outcome.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,13 @@ from bot.services.chain import (
 )
 from bot.services.context import AppContext
 from bot.services.org import catalogue_for
-from bot.services.views import changeable_items, item_history, my_tasks, open_stages
+from bot.services.views import (
+    TASK_HORIZON_DAYS,
+    changeable_items,
+    item_history,
+    my_tasks,
+    open_stages,
+)
 from bot.store import repo
 from bot.store.models import Occurrence, Outbox, Person, Role
 
@@ -458,6 +464,9 @@ async def _done_codes(
             for ln in pending
             if ln.code == code and (candidates is None or ln.occurrence_id in candidates)
         ]
+        if len(mine) > 1:  # prefer what is in play: overdue or due within the task horizon
+            horizon = now.astimezone(ctx.tz).date() + timedelta(days=TASK_HORIZON_DAYS)
+            mine = [ln for ln in mine if ln.due <= horizon] or mine
         if not mine:
             outcomes.append(Outcome(False, "done.none", {"code": code}))
             continue

@@ -87,6 +87,15 @@ class Harness:
         answers = [c for c in calls if c.method == "answerCallbackQuery"]
         return msgs, answers
 
+    async def press_data(self, user: User, data: str) -> tuple[list[Call], list[Call]]:
+        """The user presses a button carrying ``data`` — forwarded, stale or forged — on some
+        bot message in their chat (the last one, after a /help if there is none)."""
+        mine = self.emu.sent_messages(user.id)
+        if not mine:
+            await self.say(user, "/help")
+            mine = self.emu.sent_messages(user.id)
+        return await self.press(user, mine[-1], data)
+
     async def tick(self) -> list[Call]:
         """What the JobQueue's tick does: due reminder slots → outbox → Telegram."""
         mark = self._mark_calls()

@@ -80,3 +80,17 @@ async def staff_world(db: Database, **kwargs: Any) -> World:
     for key, (name, tg, roles) in STAFF.items():
         await w.add(key, name, tg, *roles)
     return w
+
+
+ADMIN_TG = 900
+STRANGER_TG = 4242
+
+
+async def chat_world(db: Database, **kwargs: Any) -> World:
+    """Staff of every chain role, an admin without roles, the year materialised."""
+    from bot.services.materialise import materialise
+
+    w = await staff_world(db, **kwargs)
+    await w.add("admin", "ผู้ดูแล ระบบ", ADMIN_TG, admin=True)
+    await materialise(w.ctx, w.clock.now())
+    return w
