@@ -231,13 +231,14 @@ def cmd_people_add(args: argparse.Namespace, settings: Settings, clock: Clock) -
 
 
 def cmd_people_list(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.services.org import get_org
+    from bot.services.org import current_catalogue, get_org
     from bot.services.people import roster
 
     async def go(ctx: AppContext) -> int:
         async with ctx.db.transaction() as s:
             org = await get_org(s)
             lines = await roster(s, org, clock.now())
+            names = {r.key: r.name for r in (await current_catalogue(s, ctx, org.id)).roles}
         _out("id\ttelegram\tname\troles\tstatus\n")
         for ln in lines:
             p = ln.person
@@ -245,7 +246,8 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings, clock: Clock) 
                 "active" if p.active else f"inactive: {p.inactive_reason}"
             )
             tg = "-" if p.telegram_user_id is None else str(p.telegram_user_id)
-            _out(f"{p.id}\t{tg}\t{p.name}\t{', '.join(ln.roles) or '-'}\t{status}\n")
+            roles = ", ".join(names.get(k, k) for k in ln.roles) or "-"
+            _out(f"{p.id}\t{tg}\t{p.name}\t{roles}\t{status}\n")
         return 0
 
     return _run_async(go, settings, clock)
