@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -16,7 +18,7 @@ from bot.services.chain import is_admin
 from bot.services.context import AppContext
 from bot.services.reminders import head_keys
 from bot.store import repo
-from bot.store.models import Person
+from bot.store.models import Person, RoleAssignment
 from bot.texts import LANGS
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,8 @@ def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
 
 
 async def publish_command_menus(bot: Bot, ctx: AppContext) -> None:
-    """Thai (and English) menus: staff by default; heads and admins get theirs per chat."""
+    """Thai (and English) menus: staff by default; heads, admins and English readers get
+    theirs per chat (everyone else keeps the default, so a big office costs a few calls)."""
     for lang in LANGS:
         code = "" if lang == "th" else lang
         await bot.set_my_commands(
@@ -92,16 +95,30 @@ async def publish_command_menus(bot: Bot, ctx: AppContext) -> None:
             language_code=code or None,
         )
     async with ctx.db.transaction() as s:
-        people = [p for p in await _everyone(s) if p.chat_id]
-        ids = [p.id for p in people]
+        ids = await _people_with_own_menu(s, ctx)
     for pid in ids:
         await refresh_menu(bot, ctx, pid)
 
 
-async def _everyone(s: Any) -> list[Person]:
-    from sqlalchemy import select
-
-    return list(await s.scalars(select(Person).where(Person.active.is_(True))))
+async def _people_with_own_menu(s: AsyncSession, ctx: AppContext) -> list[int]:
+    heads = await head_keys(s)
+    holders = select(RoleAssignment.person_id).where(
+        RoleAssignment.role_key.in_(heads), RoleAssignment.valid_to.is_(None)
+    )
+    admins = ctx.settings.admin_telegram_ids
+    rows = await s.scalars(
+        select(Person.id).where(
+            Person.active.is_(True),
+            Person.chat_id.is_not(None),
+            or_(
+                Person.is_admin.is_(True),
+                Person.telegram_user_id.in_(admins),
+                Person.language != "th",
+                Person.id.in_(holders),
+            ),
+        )
+    )
+    return list(rows)
 
 
 async def refresh_menu(bot: Bot, ctx: AppContext, person_id: int) -> None:

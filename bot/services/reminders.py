@@ -117,7 +117,13 @@ async def _remind_org(
             )
         )
         line = TaskLine(
-            occ.id, occ.code, await titles.title(occ), occ.stage, occ.current_due, occ.kind
+            occ.id,
+            occ.code,
+            await titles.title(occ),
+            occ.stage,
+            occ.current_due,
+            occ.kind,
+            occ.period_key,
         )
         reachable = [p for p in holders.get(occ.current_role, []) if p.reachable]
         for p in reachable:
