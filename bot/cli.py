@@ -409,6 +409,47 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     return asyncio.run(go())
 
 
+# -- reports ----------------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """Write a quarterly, six-month or annual report: the XLSX the head receives."""
+    from bot.reports import ReportError, ReportFiles, Scope, build_report_files
+
+    wanted: list[tuple[str | None, Scope]] = [
+        (args.quarter, "quarter"),
+        (args.half, "half"),
+        (args.fy, "year"),
+    ]
+    key, scope = next((k, s) for k, s in wanted if k)
+    built: list[ReportFiles] = []
+
+    async def go(ctx: AppContext) -> int:
+        try:
+            built.append(
+                await build_report_files(ctx, key, now=clock.now(), lang=args.lang, scope=scope)
+            )
+        except ReportError as exc:
+            _err(f"error: {exc}")
+            return 2
+        return 0
+
+    rc = _run_async(go, settings, clock)
+    if rc or not built:
+        return rc
+    files = built[0]
+    out = Path(args.out or files.xlsx_name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(files.xlsx)
+    _err(f"wrote {out}: {files.title}")
+    if args.chart:
+        Path(args.chart).write_bytes(files.chart)
+        _err(f"wrote {args.chart}")
+    if args.text:
+        _out(files.text + "\n")
+    return 0
+
+
 # -- wiring ---------------------------------------------------------------------------------
 
 
@@ -499,6 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--role", required=True, help="role key or Thai name")
     inv.add_argument("--person", help="bind the link to this roster person (id or name)")
     inv.set_defaults(func=cmd_invite)
+
+    rep = sub.add_parser("report", help="write a quarterly, six-month or annual report (XLSX)")
+    which = rep.add_mutually_exclusive_group(required=True)
+    which.add_argument("--quarter", help="a quarter, e.g. 2570Q1 (ไตรมาส ๑ of FY 2570)")
+    which.add_argument("--half", help="a half year, e.g. 2570H1 (รอบ ๖ เดือน)")
+    which.add_argument("--fy", help="a fiscal year, e.g. 2570 (the annual report)")
+    rep.add_argument("--out", help="the XLSX file (default ita-report-<period>.xlsx)")
+    rep.add_argument("--chart", help="also write the chart PNG to this file")
+    rep.add_argument("--text", action="store_true", help="also print the chat message")
+    rep.add_argument("--lang", choices=("th", "en"), help="default: DEFAULT_LANGUAGE")
+    rep.set_defaults(func=cmd_report)
 
     run = sub.add_parser("run", help="run the bot (long polling); migrates the database first")
     run.set_defaults(func=cmd_run)

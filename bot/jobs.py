@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from bot.reports import run_due_reports
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.materialise import materialise
@@ -51,6 +52,14 @@ async def materialise_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_context(context)
     stats = await materialise(ctx, ctx.clock.now())
     log.info("materialised: %s", stats)
+
+
+async def reports_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the weekly digest and the quarterly reports that are due (each once)."""
+    ctx = app_context(context)
+    queued = await run_due_reports(ctx, ctx.clock.now(), budget_seconds=50)
+    if queued:
+        log.info("reports: %d messages queued", queued)
 
 
 def register_jobs(app: Application[Any, Any, Any, Any, Any, Any], ctx: AppContext) -> None:

@@ -11,7 +11,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.handlers import admin, head, staff
+from bot.handlers import admin, head, reports, staff
 from bot.handlers.common import Context, app_ctx, fmt_for
 from bot.render import Fmt
 from bot.services.chain import is_admin
@@ -24,7 +24,7 @@ from bot.texts import LANGS
 log = logging.getLogger(__name__)
 
 STAFF_COMMANDS: tuple[str, ...] = ("tasks", "done", "item", "changed", "lang", "cancel", "help")
-HEAD_COMMANDS: tuple[str, ...] = ("status",)
+HEAD_COMMANDS: tuple[str, ...] = ("status", "digest", "report")
 ADMIN_COMMANDS: tuple[str, ...] = ("invite", "people", "assign", "deactivate", "linkgroup")
 
 
@@ -39,6 +39,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("item", staff.item, filters=private))
     app.add_handler(CommandHandler("changed", staff.changed, filters=private))
     app.add_handler(CommandHandler("status", head.status, filters=private))
+    reports.register(app)
     app.add_handler(CommandHandler("invite", admin.invite))
     app.add_handler(CommandHandler("people", admin.people, filters=private))
     app.add_handler(CommandHandler("assign", admin.assign, filters=private))

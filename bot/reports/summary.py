@@ -1,0 +1,129 @@
+"""The chat message of a quarterly, six-monthly or annual report: the totals and what
+needs attention.  The details are in the spreadsheet that goes with it."""
+
+from __future__ import annotations
+
+from bot.render import Fmt
+from bot.reports.data import ReportData, ReportRow, Result
+from bot.reports.digest import codes_text, fit, more, pct
+
+ICONS = {
+    Result.ON_TIME: "✅",
+    Result.LATE: "🕒",
+    Result.OVERDUE: "⚠️",
+    Result.NOT_APPLICABLE: "➖",
+    Result.BEFORE_TRACKING: "⏸",
+    Result.NOT_DUE: "⏳",
+}
+TOTAL_LABELS = {
+    Result.ON_TIME: "report.result.on_time",
+    Result.LATE: "report.result.late_short",
+    Result.OVERDUE: "report.result.overdue_short",
+    Result.NOT_APPLICABLE: "report.result.not_applicable",
+    Result.BEFORE_TRACKING: "report.result.before_tracking",
+    Result.NOT_DUE: "report.result.not_due",
+}
+
+
+def report_title(fmt: Fmt, data: ReportData) -> str:
+    if data.scope == "year":
+        return fmt.t("report.title.year", fy=fmt.num(data.fy))
+    key = "report.title.half" if data.scope == "half" else "report.title.quarter"
+    return fmt.t(key, period=fmt.period(data.period.key))
+
+
+def result_text(fmt: Fmt, row: ReportRow) -> str:
+    """``ตรงเวลา``, ``ล่าช้า ๓ วัน``, ``เลยกำหนด ๕ วัน``, ``ไม่มีในรอบนี้`` …"""
+    if row.result is Result.LATE:
+        return fmt.t("report.result.late", days=fmt.num(row.days))
+    if row.result is Result.OVERDUE:
+        return fmt.t("report.result.overdue", days=fmt.num(row.days))
+    return fmt.t(f"report.result.{row.result.value}")
+
+
+def render_report_message(fmt: Fmt, data: ReportData) -> str:
+    n = fmt.num
+    total = data.totals.total
+    lines = [
+        fmt.t(
+            "report.header",
+            title=report_title(fmt, data),
+            org=data.org_name,
+            date=fmt.date(data.as_of),
+            start=fmt.date(data.period.start),
+            end=fmt.date(data.period.end),
+        ),
+        "",
+        fmt.t("report.totals_header", total=n(total)),
+    ]
+    for r in Result:
+        lines.append(
+            fmt.t(
+                "report.total_line",
+                icon=ICONS[r],
+                label=fmt.t(TOTAL_LABELS[r]),
+                n=n(data.totals[r]),
+                pct=n(pct(data.totals[r], total)),
+            )
+        )
+    roles = sorted(
+        (k for k, tally in data.by_role.items() if tally.total),
+        key=lambda k: (-data.by_role[k][Result.OVERDUE], data.view.role_name(k)),
+    )
+    if roles:
+        lines += ["", fmt.t("report.by_role_header")]
+        lines += more(
+            fmt,
+            [
+                fmt.t(
+                    "report.by_role_line",
+                    role=data.view.role_name(k),
+                    on_time=n(data.by_role[k][Result.ON_TIME]),
+                    late=n(data.by_role[k][Result.LATE]),
+                    overdue=n(data.by_role[k][Result.OVERDUE]),
+                    total=n(data.by_role[k].total),
+                )
+                for k in roles
+            ],
+            limit=15,
+        )
+    attention = data.attention()
+    lines.append("")
+    if attention:
+        lines.append(fmt.t("report.attention_header", n=n(len(attention))))
+        lines += more(
+            fmt,
+            [
+                fmt.t(
+                    "report.attention_line",
+                    code=r.code,
+                    title=r.title,
+                    period=fmt.period(r.period_key),
+                    role=data.view.role_name(r.owner),
+                    holders=", ".join(r.holders) or fmt.t("esc.nobody"),
+                    days=n(r.days),
+                )
+                for r in attention
+            ],
+        )
+    else:
+        lines.append(fmt.t("report.attention_none"))
+    late = data.late()
+    if late:
+        lines.append(
+            fmt.t(
+                "report.late_header",
+                n=n(len(late)),
+                codes=codes_text(fmt, [r.code for r in late]),
+            )
+        )
+    due_activities = [a for a in data.activities if a.in_period and a.row is not None]
+    if due_activities:
+        done = sum(
+            1
+            for a in due_activities
+            if a.row is not None and a.row.result in (Result.ON_TIME, Result.LATE)
+        )
+        lines += ["", fmt.t("report.activities", done=n(done), total=n(len(due_activities)))]
+    lines += ["", fmt.t("report.files")]
+    return fit("\n".join(lines))
