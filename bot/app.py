@@ -95,7 +95,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     stats = await materialise(ctx, ctx.clock.now())
     log.info("materialised on start: %s", stats)
     await Dispatcher(ctx, app.bot).recover()
-    from bot.handlers.commands import publish_command_menus
+    from bot.handlers.menus import publish_command_menus
 
     await publish_command_menus(app.bot, ctx)
 

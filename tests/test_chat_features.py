@@ -134,7 +134,7 @@ async def test_language_help_and_command_menus(db: Database) -> None:
     w = await chat_world(db)
     with BotApiEmulator(clock=w.clock.monotonic) as emu:
         async with chat_harness(w, emu) as h:
-            from bot.handlers.commands import publish_command_menus
+            from bot.handlers.menus import publish_command_menus
 
             await publish_command_menus(h.app.bot, w.ctx)
             default = [c["command"] for c in emu.commands()]

@@ -1,24 +1,38 @@
-"""What every handler shares: the context, who is speaking, and rendering replies."""
+"""What every handler shares: one unit of work per update, who is speaking, and replies
+that leave only after the unit of work has committed.
+
+A handler is written as ``async def tasks(turn: Turn, context: Context)`` and wrapped by
+:func:`handler`, which PTB sees with its usual ``(update, context)`` signature.  The
+wrapper opens the transaction, finds the registered person (politely refusing anyone
+else), checks the role the handler needs, runs it, commits — and only then sends what
+the handler queued.  No network I/O happens while the database is locked, and nothing
+is said about a change that did not commit.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.render import Fmt
+from bot.render import Fmt, keyboard
 from bot.schedule.thai import digits
 from bot.services.chain import Outcome, is_admin
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
+from bot.services.outbox import Attachment
 from bot.services.reminders import head_keys
 from bot.store import repo
 from bot.store.models import Person
 
 Context = ContextTypes.DEFAULT_TYPE
+Markup = InlineKeyboardMarkup | ForceReply
 
 
 def app_ctx(context: Context) -> AppContext:
@@ -95,3 +109,128 @@ def render_params(fmt: Fmt, ctx: AppContext, params: dict[str, Any]) -> dict[str
 
 def render_outcome(fmt: Fmt, ctx: AppContext, outcome: Outcome) -> str:
     return fmt.t(outcome.key, **render_params(fmt, ctx, outcome.params))
+
+
+# -- one turn of the conversation ---------------------------------------------------------------
+
+
+@dataclass
+class Outgoing:
+    """What the bot will say once the unit of work has committed."""
+
+    messages: list[tuple[str, Markup | None]] = field(default_factory=list)
+    files: list[Attachment] = field(default_factory=list)
+    answer: tuple[str | None, bool] | None = None  # the callback query's popup, once
+    later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def send(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            text, alert = self.answer or (None, False)
+            await query.answer(text[:190] if text else None, show_alert=alert)
+        for job in self.later:
+            await job()
+        msg = update.effective_message
+        if msg is None:
+            return
+        for text, kb in self.messages:
+            await msg.reply_text(text[:4096], reply_markup=kb, disable_web_page_preview=True)
+        for f in self.files:
+            if f.kind == "photo":
+                await msg.reply_photo(photo=f.content, filename=f.filename, caption=f.caption)
+            else:
+                await msg.reply_document(document=f.content, filename=f.filename, caption=f.caption)
+
+
+@dataclass
+class Turn:
+    """One update from a registered person, inside one unit of work."""
+
+    update: Update
+    ctx: AppContext
+    session: AsyncSession
+    person: Person
+    fmt: Fmt
+    now: datetime
+    out: Outgoing = field(default_factory=Outgoing)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.ctx.tz).date()
+
+    @property
+    def is_admin(self) -> bool:
+        return is_admin(self.ctx, self.person)
+
+    def say(self, text: str, kb: Markup | None = None) -> None:
+        self.out.messages.append((text, kb))
+
+    def t(self, key: str, /, **kwargs: object) -> str:
+        return self.fmt.t(key, **kwargs)
+
+    def alert(self, text: str) -> None:
+        """A refusal: a popup on a pressed button, a message otherwise."""
+        if self.update.callback_query is not None:
+            self.out.answer = (text, True)
+        else:
+            self.say(text)
+
+    def show(self, outcome: Outcome) -> None:
+        """Render a service's outcome: a question waits for free text; refusals pop up."""
+        text = render_outcome(self.fmt, self.ctx, outcome)
+        if outcome.prompt:
+            self.say(
+                text, ForceReply(selective=True, input_field_placeholder=outcome.params.get("code"))
+            )
+            return
+        if not outcome.ok and self.update.callback_query is not None and self.out.answer is None:
+            self.out.answer = (text, True)
+        kb = (
+            markup(keyboard(self.fmt, outcome.follow_up, with_list=False))
+            if outcome.follow_up
+            else None
+        )
+        self.say(text, kb)
+
+    def attach(self, files: list[Attachment]) -> None:
+        self.out.files.extend(files)
+
+    def after_commit(self, job: Callable[[], Awaitable[None]]) -> None:
+        self.out.later.append(job)
+
+
+Need = Literal["staff", "head", "admin"]
+TurnHandler = Callable[[Turn, Context], Awaitable[None]]
+PTBHandler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def not_registered_text(ctx: AppContext, update: Update) -> str:
+    user = tg_user(update)
+    return fmt_for(ctx, None).t("not_registered", tg_id=user.id if user else "?")
+
+
+def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
+    """Wrap ``fn(turn, context)`` as a PTB handler for registered people (and heads/admins)."""
+
+    def wrap(fn: TurnHandler) -> PTBHandler:
+        @functools.wraps(fn)
+        async def run(update: Update, context: Context) -> None:
+            ctx = app_ctx(context)
+            out = Outgoing()
+            async with ctx.db.transaction() as s:
+                person = await current_person(s, ctx, update)
+                if person is None:
+                    out.messages.append((not_registered_text(ctx, update), None))
+                else:
+                    turn = Turn(update, ctx, s, person, fmt_for(ctx, person), ctx.clock.now(), out)
+                    if need == "admin" and not turn.is_admin:
+                        turn.alert(turn.t("admin_only"))
+                    elif need == "head" and not await is_head(s, ctx, person):
+                        turn.alert(turn.t("head_only"))
+                    else:
+                        await fn(turn, context)
+            await out.send(update)
+
+        return run
+
+    return wrap

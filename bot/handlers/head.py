@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
-
-from bot.handlers.common import Context, app_ctx, current_person, fmt_for, is_head
-from bot.handlers.staff import not_registered, reply
+from bot.handlers.common import Context, Turn, handler
 from bot.render import Fmt
 from bot.schedule.fiscal import fiscal_year
 from bot.services.org import current_catalogue
@@ -90,20 +87,9 @@ def _code_key(code: str) -> tuple[int, float]:
     return (0 if code.startswith("O") else 1, int(head) + (int(tail) / 100 if tail else 0))
 
 
-async def status(update: Update, context: Context) -> None:
-    ctx = app_ctx(context)
-    now = ctx.clock.now()
-    async with ctx.db.transaction() as s:
-        person = await current_person(s, ctx, update)
-        if person is None:
-            await not_registered(update, context)
-            return
-        fmt = fmt_for(ctx, person)
-        if not await is_head(s, ctx, person):
-            await reply(update, fmt.t("head_only"))
-            return
-        fy = fiscal_year(now.astimezone(ctx.tz).date())
-        summary = await summarise(s, ctx, person.org_id, fy, now)
-        cat = await current_catalogue(s, ctx, person.org_id)
-        text = render_status(fmt, summary, {r.key: r.name for r in cat.roles})
-    await reply(update, text[:4090])
+@handler("head")
+async def status(turn: Turn, context: Context) -> None:
+    fy = fiscal_year(turn.today)
+    summary = await summarise(turn.session, turn.ctx, turn.person.org_id, fy, turn.now)
+    cat = await current_catalogue(turn.session, turn.ctx, turn.person.org_id)
+    turn.say(render_status(turn.fmt, summary, {r.key: r.name for r in cat.roles})[:4090])
