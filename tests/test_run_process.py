@@ -1,0 +1,45 @@
+"""`python -m bot run` as a real process: it migrates, materialises, publishes its menus,
+polls the Bot API emulator, answers, reminds on schedule, and stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.botapi import BotApiEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_run_serves_updates_until_stopped(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    env = dict(os.environ, DATABASE_URL=db_url)
+    env.pop("BOT_TOKEN", None)
+    init = subprocess.run([sys.executable, "-m", "bot", "org", "init", "--name", "อบต.ทดสอบ"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    with BotApiEmulator() as emu:
+        env.update(
+            BOT_TOKEN=emu.token, TELEGRAM_API_BASE_URL=emu.base_url, ADMIN_TELEGRAM_IDS="777"
+        )
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            emu.wait_for_calls(1, method="setMyCommands", timeout=60)
+            emu.user_message({"id": 4242, "is_bot": False, "first_name": "ใครสักคน"}, "/start")
+            [reply] = emu.wait_for_calls(1, method="sendMessage", chat_id=4242, timeout=60)
+            assert "4242" in reply.params["text"]  # not registered: shown their id for the admin
+            emu.user_message({"id": 777, "is_bot": False, "first_name": "แอดมิน"}, "/start")
+            [welcome] = emu.wait_for_calls(1, method="sendMessage", chat_id=777, timeout=60)
+            assert "ผู้ดูแลระบบ" in welcome.params["text"]
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert emu.commands()[0]["command"] == "tasks"
