@@ -28,9 +28,9 @@ def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
 
 
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Turn due reminder slots into outbox rows, then deliver the outbox for most of a tick."""
+    """Turn due reminder slots into outbox rows (for a part of the tick), then deliver."""
     ctx = app_context(context)
-    stats = await remind(ctx, ctx.clock.now())
+    stats = await remind(ctx, ctx.clock.now(), budget_seconds=ctx.settings.tick_seconds * 0.3)
     if stats.messages:
         log.info(
             "reminders: %d stages, %d messages, %d escalations",
@@ -43,7 +43,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def dispatch_now(context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_context(context)
-    sent = await Dispatcher(ctx, context.bot).run(budget_seconds=ctx.settings.tick_seconds * 0.8)
+    sent = await Dispatcher(ctx, context.bot).run(budget_seconds=ctx.settings.tick_seconds * 0.6)
     if sent.claimed:
         log.info("dispatch: %s", sent)
 

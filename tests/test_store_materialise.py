@@ -196,3 +196,18 @@ async def test_a_role_nobody_holds_is_reported_to_the_head(db: Database) -> None
         rows = list(await s.scalars(select(Outbox).where(Outbox.kind == "unreachable")))
     assert len(rows) == 1 and rows[0].person_id == w.people["head"].id
     assert "นิติกร" in rows[0].text
+
+
+async def test_a_tick_can_stop_early_and_the_next_one_carries_on(db: Database) -> None:
+    w = await staff_world(db)
+    async with db.transaction() as s:
+        from bot.services.org import init_org
+
+        await init_org(s, w.ctx, "อบต.ที่สอง", w.clock.now())
+    await materialise(w.ctx, w.clock.now())
+    w.clock.set(datetime(2026, 12, 16, 2, 0, tzinfo=UTC))
+    assert (await remind(w.ctx, w.clock.now(), budget_seconds=0)).orgs == 0
+    first = await remind(w.ctx, w.clock.now(), max_orgs=1)
+    second = await remind(w.ctx, w.clock.now())
+    assert first.orgs == 1 and second.orgs == 1  # each office once, across two ticks
+    assert (await remind(w.ctx, w.clock.now())).orgs == 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -277,12 +277,19 @@ async def notify_unreachable(
         )
 
 
-async def remind(ctx: AppContext, now: datetime, *, max_orgs: int | None = None) -> TickStats:
-    """Turn every due reminder slot into outbox rows, one office per transaction."""
+async def remind(
+    ctx: AppContext, now: datetime, *, max_orgs: int | None = None, budget_seconds: float | None = None
+) -> TickStats:
+    """Turn due reminder slots into outbox rows, one office per transaction — all of them,
+    or as many as ``max_orgs`` / ``budget_seconds`` allow (the rest wait for the next tick,
+    so a national wave does not hold up delivery of the first offices' messages)."""
     stats = TickStats()
     if not is_working_time(now, ctx.calendar(), ctx.policy, ctx.tz):
         return stats
+    deadline = ctx.clock.monotonic() + budget_seconds if budget_seconds is not None else None
     while max_orgs is None or stats.orgs < max_orgs:
+        if deadline is not None and ctx.clock.monotonic() >= deadline:
+            break
         async with ctx.db.transaction() as session:
             t0 = time.perf_counter()
             org_id, claimed = await claim_due(session, now)
@@ -293,6 +300,3 @@ async def remind(ctx: AppContext, now: datetime, *, max_orgs: int | None = None)
         stats.orgs += 1
     return stats
 
-
-def today_of(ctx: AppContext, now: datetime) -> date:
-    return now.astimezone(ctx.tz).date()
