@@ -11,10 +11,16 @@ from bot.handlers.common import Context, Turn, handler, when_text
 from bot.handlers.menus import refresh_menu
 from bot.services import onboarding
 from bot.services.chain import is_admin
-from bot.services.org import current_catalogue, link_group
-from bot.services.people import assign_role, deactivate, roster
-from bot.store import repo
-from bot.store.models import Organisation, Person
+from bot.services.org import current_catalogue, get_org, link_group
+from bot.services.people import (
+    RosterError,
+    active_people,
+    deactivate_colleague,
+    hand_over,
+    not_joined,
+    roster,
+)
+from bot.store.models import Person
 
 ADMIN_ROLE = "_admin"
 INVITE_RE = re.compile(r"^inv:(r|p):([a-z_][a-z0-9_]{0,63})(?::([0-9]{1,18}))?$")
@@ -84,51 +90,36 @@ async def invite_button(turn: Turn, context: Context) -> None:
         turn.alert(turn.t("stale_button"))
         return
     step, role_key, person_ref = m.group(1), m.group(2), m.group(3)
-    s = turn.session
-    not_joined = [
-        p
-        for p in await repo.people(s, turn.person.org_id)
-        if p.telegram_user_id is None and p.active
-    ]
-    if step == "r" and not_joined:
-        kb = _people_buttons(not_joined, f"inv:p:{role_key}:")
-        kb = InlineKeyboardMarkup(
-            [
-                *kb.inline_keyboard,
-                [
-                    InlineKeyboardButton(
-                        turn.t("invite.anyone"), callback_data=f"inv:p:{role_key}:0"
-                    )
-                ],
-            ]
+    candidates = await not_joined(turn.session, turn.person.org_id)
+    if step == "r" and candidates:
+        kb = _people_buttons(candidates, f"inv:p:{role_key}:")
+        anyone = InlineKeyboardButton(turn.t("invite.anyone"), callback_data=f"inv:p:{role_key}:0")
+        turn.say(
+            turn.t("invite.choose_person"), InlineKeyboardMarkup([*kb.inline_keyboard, [anyone]])
         )
-        turn.say(turn.t("invite.choose_person"), kb)
         return
-    target: Person | None = None
-    if person_ref and person_ref != "0":
-        target = await s.get(Person, int(person_ref))
-        if (
-            target is None
-            or target.org_id != turn.person.org_id
-            or target.telegram_user_id is not None
-        ):
-            turn.alert(turn.t("stale_button"))
-            return
-    org = await s.get(Organisation, turn.person.org_id)
-    assert org is not None
-    code, inv = await onboarding.create_invite(
-        s, turn.ctx, org, turn.now,
-        role_key=None if role_key == ADMIN_ROLE else role_key,
-        person_id=target.id if target else None,
-        make_admin=role_key == ADMIN_ROLE,
-        created_by=turn.person.id,
-    )  # fmt: skip
+    try:
+        code, inv, target = await onboarding.invite_by_admin(
+            turn.session,
+            turn.ctx,
+            turn.person,
+            turn.now,
+            role_key=None if role_key == ADMIN_ROLE else role_key,
+            person_id=int(person_ref) if person_ref else None,
+            make_admin=role_key == ADMIN_ROLE,
+        )
+    except onboarding.InviteError:
+        turn.alert(turn.t("stale_button"))
+        return
     turn.say(
         turn.t(
-            "invite.link", role=label, person=turn.t("invite.for", name=target.name) if target else "",
-            link=onboarding.invite_link(context.bot.username, code), expires=when_text(turn.fmt, inv.expires_at, turn.ctx),
+            "invite.link",
+            role=label,
+            person=turn.t("invite.for", name=target.name) if target else "",
+            link=onboarding.invite_link(context.bot.username, code),
+            expires=when_text(turn.fmt, inv.expires_at, turn.ctx),
         )
-    )  # fmt: skip
+    )
 
 
 # -- /people, /assign, /deactivate --------------------------------------------------------------
@@ -137,8 +128,7 @@ async def invite_button(turn: Turn, context: Context) -> None:
 @handler("admin")
 async def people(turn: Turn, context: Context) -> None:
     s, fmt = turn.session, turn.fmt
-    org = await s.get(Organisation, turn.person.org_id)
-    assert org is not None
+    org = await get_org(s, turn.person.org_id)
     cat = await current_catalogue(s, turn.ctx, org.id)
     names = {r.key: r.name for r in cat.roles}
     lines = [fmt.t("people.header", org=org.name)]
@@ -172,19 +162,20 @@ async def assign_button(turn: Turn, context: Context) -> None:
     if m is None or label is None:
         turn.alert(turn.t("stale_button"))
         return
-    s, role_key = turn.session, m.group(2)
+    role_key = m.group(2)
     if m.group(1) == "r":
-        active = [p for p in await repo.people(s, turn.person.org_id) if p.active]
+        people = await active_people(turn.session, turn.person.org_id)
         turn.say(
-            turn.t("assign.choose_person", role=label), _people_buttons(active, f"as:p:{role_key}:")
+            turn.t("assign.choose_person", role=label), _people_buttons(people, f"as:p:{role_key}:")
         )
         return
-    target = await s.get(Person, int(m.group(3) or 0))
-    org = await s.get(Organisation, turn.person.org_id)
-    if target is None or org is None or target.org_id != org.id or not target.active:
+    try:
+        target = await hand_over(
+            turn.session, turn.person, role_key, int(m.group(3) or 0), turn.now
+        )
+    except RosterError:
         turn.alert(turn.t("stale_button"))
         return
-    await assign_role(s, org, target, role_key, turn.now, replace=True)
     target_id, ctx = target.id, turn.ctx
 
     async def menu() -> None:
@@ -196,25 +187,21 @@ async def assign_button(turn: Turn, context: Context) -> None:
 
 @handler("admin")
 async def deactivate_command(turn: Turn, context: Context) -> None:
-    active = [
-        p
-        for p in await repo.people(turn.session, turn.person.org_id)
-        if p.active and p.id != turn.person.id
-    ]
-    turn.say(turn.t("deactivate.choose"), _people_buttons(active, "da:"))
+    people = await active_people(turn.session, turn.person.org_id, besides=turn.person.id)
+    turn.say(turn.t("deactivate.choose"), _people_buttons(people, "da:"))
 
 
 @handler("admin")
 async def deactivate_button(turn: Turn, context: Context) -> None:
     m = DEACT_RE.match(_data(turn))
-    target = await turn.session.get(Person, int(m.group(1))) if m else None
-    if target is None or target.org_id != turn.person.org_id:
-        turn.alert(turn.t("stale_button"))
-    elif target.id == turn.person.id:
-        turn.alert(turn.t("deactivate.self"))
-    else:
-        await deactivate(turn.session, target, turn.now, f"deactivated by {turn.person.name}")
-        turn.say(turn.t("deactivate.done", name=target.name))
+    try:
+        if m is None:
+            raise RosterError("stale")
+        target = await deactivate_colleague(turn.session, turn.person, int(m.group(1)), turn.now)
+    except RosterError as exc:
+        turn.alert(turn.t("deactivate.self" if str(exc) == "self" else "stale_button"))
+        return
+    turn.say(turn.t("deactivate.done", name=target.name))
 
 
 # -- /linkgroup ---------------------------------------------------------------------------------------

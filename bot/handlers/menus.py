@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
@@ -14,7 +12,7 @@ from bot.services.chain import is_admin
 from bot.services.context import AppContext
 from bot.services.reminders import head_keys
 from bot.store import repo
-from bot.store.models import Person, RoleAssignment
+from bot.store.models import Person
 from bot.texts import LANGS
 
 log = logging.getLogger(__name__)
@@ -40,30 +38,9 @@ async def publish_command_menus(bot: Bot, ctx: AppContext) -> None:
             language_code=code or None,
         )
     async with ctx.db.transaction() as s:
-        ids = await _people_with_own_menu(s, ctx)
+        ids = await repo.people_with_own_menu(s, ctx.settings.admin_telegram_ids)
     for pid in ids:
         await refresh_menu(bot, ctx, pid)
-
-
-async def _people_with_own_menu(s: AsyncSession, ctx: AppContext) -> list[int]:
-    heads = await head_keys(s)
-    holders = select(RoleAssignment.person_id).where(
-        RoleAssignment.role_key.in_(heads), RoleAssignment.valid_to.is_(None)
-    )
-    admins = ctx.settings.admin_telegram_ids
-    rows = await s.scalars(
-        select(Person.id).where(
-            Person.active.is_(True),
-            Person.chat_id.is_not(None),
-            or_(
-                Person.is_admin.is_(True),
-                Person.telegram_user_id.in_(admins),
-                Person.language != "th",
-                Person.id.in_(holders),
-            ),
-        )
-    )
-    return list(rows)
 
 
 async def refresh_menu(bot: Bot, ctx: AppContext, person_id: int) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 
@@ -43,20 +41,11 @@ from bot.services.views import (
     open_stages,
 )
 from bot.store import repo
-from bot.store.models import Occurrence, Outbox, Role
 
 CODE_RE = re.compile(r"\b([OoMm][0-9]{1,2}(?:\.[0-9]{1,2})?)\b")
 DONE_WORDS = re.compile(r"^\s*(เสร็จ(?:แล้ว)?|เรียบร้อย(?:แล้ว)?|done|ok|ส่งแล้ว)\b", re.IGNORECASE)
 CALLBACK_RE = re.compile(r"^(d|b|p|n|z|cc|cu):([0-9]{1,18}):(prepare|collect|publish|confirm)$")
 MAX_LISTED = 20
-
-
-async def role_names(session: AsyncSession, keys: list[str]) -> list[str]:
-    out = []
-    for k in keys:
-        r = await session.get(Role, k)
-        out.append(r.name if r else k)
-    return out
 
 
 # -- /start: the one handler that also serves people who are not registered yet ---------------
@@ -102,7 +91,7 @@ async def start(update: Update, context: Context) -> None:
             else:
                 welcome_id = person.id
                 roles, lines = await my_tasks(s, ctx, person, now, everything=False)
-                names = await role_names(s, roles)
+                names = await repo.role_names(s, roles)
                 org = await repo.default_org(s)
                 if not roles and person.is_admin and org is not None:
                     text = fmt.t("start.welcome_admin", name=person.name, org=org.name)
@@ -207,7 +196,7 @@ async def _my_list(turn: Turn, everything: bool) -> None:
     elif not lines:
         turn.say(turn.t("tasks.none_all" if everything else "tasks.none"))
     elif everything:
-        names = ", ".join(await role_names(turn.session, roles))
+        names = ", ".join(await repo.role_names(turn.session, roles))
         show_tasks(turn, lines, turn.t("tasks.header_all", roles=names, n=turn.fmt.num(len(lines))))
     else:
         show_tasks(turn, lines, turn.t("tasks.header", n=turn.fmt.num(len(lines))))
@@ -373,14 +362,9 @@ async def text_message(turn: Turn, context: Context) -> None:
     text = msg.text.strip()
     is_done = bool(DONE_WORDS.match(text))
     if msg.reply_to_message is not None and is_done:
-        reminder = await turn.session.scalar(
-            select(Outbox).where(
-                Outbox.chat_id == msg.chat_id,
-                Outbox.telegram_message_id == msg.reply_to_message.message_id,
-            )
-        )
-        if reminder is not None and reminder.items:
-            await _reply_to_reminder(turn, [int(i) for i in reminder.items], text)
+        items = await repo.message_items(turn.session, msg.chat_id, msg.reply_to_message.message_id)
+        if items:
+            await _reply_to_reminder(turn, items, text)
             return
     prompt = await take_prompt(turn.session, turn.person, turn.now)
     if is_done and CODE_RE.search(text):
@@ -399,8 +383,7 @@ def _code_order(code: str) -> tuple[str, int, int]:
 
 
 async def _reply_to_reminder(turn: Turn, items: list[int], text: str) -> None:
-    occs = list(await turn.session.scalars(select(Occurrence).where(Occurrence.id.in_(items))))
-    listed = sorted({o.code for o in occs}, key=_code_order)
+    listed = sorted(await repo.codes_of(turn.session, items), key=_code_order)
     codes = [c.upper() for c in CODE_RE.findall(text)]
     if not codes:
         if len(listed) != 1:

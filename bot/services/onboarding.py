@@ -162,3 +162,39 @@ async def seen(session: AsyncSession, person: Person, chat_id: int, now: datetim
         person.active = True
         person.inactive_reason = None
         person.updated_at = now
+
+
+class InviteError(ValueError):
+    pass
+
+
+async def invite_by_admin(
+    session: AsyncSession,
+    ctx: AppContext,
+    admin: Person,
+    now: datetime,
+    *,
+    role_key: str | None,
+    person_id: int | None,
+    make_admin: bool,
+) -> tuple[str, Invite, Person | None]:
+    """An admin's invite, optionally bound to a roster person who has not joined yet."""
+    target: Person | None = None
+    if person_id:
+        target = await session.get(Person, person_id)
+        if target is None or target.org_id != admin.org_id or target.telegram_user_id is not None:
+            raise InviteError("that person cannot be invited")
+    org = await session.get(Organisation, admin.org_id)
+    if org is None:
+        raise InviteError("no office")
+    code, invite = await create_invite(
+        session,
+        ctx,
+        org,
+        now,
+        role_key=role_key,
+        person_id=target.id if target else None,
+        make_admin=make_admin,
+        created_by=admin.id,
+    )
+    return code, invite, target

@@ -158,3 +158,45 @@ async def find_person(session: AsyncSession, org: Organisation, ref: str) -> Per
     if len(rows) > 1:
         raise RosterError(f"more than one person is called {ref!r}; use their id")
     raise RosterError(f"no such person: {ref!r}")
+
+
+async def not_joined(session: AsyncSession, org_id: int) -> list[Person]:
+    """Roster people who have not opened Telegram yet (candidates for a personal invite)."""
+    return [
+        p for p in await repo.people(session, org_id) if p.telegram_user_id is None and p.active
+    ]
+
+
+async def active_people(
+    session: AsyncSession, org_id: int, *, besides: int | None = None
+) -> list[Person]:
+    return [p for p in await repo.people(session, org_id) if p.active and p.id != besides]
+
+
+async def _colleague(session: AsyncSession, admin: Person, person_id: int) -> Person:
+    person = await session.get(Person, person_id)
+    if person is None or person.org_id != admin.org_id:
+        raise RosterError("no such person in this office")
+    return person
+
+
+async def hand_over(
+    session: AsyncSession, admin: Person, role_key: str, person_id: int, now: datetime
+) -> Person:
+    """Staff turnover by an admin: ``role_key`` now belongs to that person alone."""
+    target = await _colleague(session, admin, person_id)
+    org = await session.get(Organisation, admin.org_id)
+    if org is None or not target.active:
+        raise RosterError("that person cannot take a role")
+    await assign_role(session, org, target, role_key, now, replace=True)
+    return target
+
+
+async def deactivate_colleague(
+    session: AsyncSession, admin: Person, person_id: int, now: datetime
+) -> Person:
+    target = await _colleague(session, admin, person_id)
+    if target.id == admin.id:
+        raise RosterError("self")
+    await deactivate(session, target, now, f"deactivated by {admin.name}")
+    return target

@@ -278,7 +278,11 @@ async def notify_unreachable(
 
 
 async def remind(
-    ctx: AppContext, now: datetime, *, max_orgs: int | None = None, budget_seconds: float | None = None
+    ctx: AppContext,
+    now: datetime,
+    *,
+    max_orgs: int | None = None,
+    budget_seconds: float | None = None,
 ) -> TickStats:
     """Turn due reminder slots into outbox rows, one office per transaction — all of them,
     or as many as ``max_orgs`` / ``budget_seconds`` allow (the rest wait for the next tick,
@@ -299,4 +303,3 @@ async def remind(
             await _remind_org(session, ctx, org_id, claimed, now, stats)
         stats.orgs += 1
     return stats
-

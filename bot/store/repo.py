@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import (
     CatalogueVersion,
+    Occurrence,
     Organisation,
     OrgCatalogue,
     OrgRole,
+    Outbox,
     Person,
+    Role,
     RoleAssignment,
     Unit,
 )
@@ -92,3 +95,46 @@ async def adopted_catalogue(session: AsyncSession, org_id: int, fy: int) -> Cata
 async def people(session: AsyncSession, org_id: int) -> Sequence[Person]:
     rows = await session.scalars(select(Person).where(Person.org_id == org_id).order_by(Person.id))
     return rows.all()
+
+
+async def role_names(session: AsyncSession, keys: list[str]) -> list[str]:
+    """Thai display names of role keys, in the given order."""
+    names = {r.key: r.name for r in await session.scalars(select(Role).where(Role.key.in_(keys)))}
+    return [names.get(k, k) for k in keys]
+
+
+async def message_items(session: AsyncSession, chat_id: int, message_id: int) -> list[int] | None:
+    """The occurrences a message we sent (a reminder, a notice) was about, if it was one."""
+    items = await session.scalar(
+        select(Outbox.items).where(
+            Outbox.chat_id == chat_id, Outbox.telegram_message_id == message_id
+        )
+    )
+    return [int(i) for i in items] if items else None
+
+
+async def codes_of(session: AsyncSession, occurrence_ids: list[int]) -> list[str]:
+    return sorted(
+        set(await session.scalars(select(Occurrence.code).where(Occurrence.id.in_(occurrence_ids))))
+    )
+
+
+async def people_with_own_menu(session: AsyncSession, admin_telegram_ids: list[int]) -> list[int]:
+    """Active people whose command menu differs from the default: heads, admins, English readers."""
+    heads = select(Role.key).where(Role.kind == "head")
+    holders = select(RoleAssignment.person_id).where(
+        RoleAssignment.role_key.in_(heads), RoleAssignment.valid_to.is_(None)
+    )
+    rows = await session.scalars(
+        select(Person.id).where(
+            Person.active.is_(True),
+            Person.chat_id.is_not(None),
+            or_(
+                Person.is_admin.is_(True),
+                Person.telegram_user_id.in_(admin_telegram_ids),
+                Person.language != "th",
+                Person.id.in_(holders),
+            ),
+        )
+    )
+    return list(rows)
