@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalogue.schema import Catalogue, DueDate, FrequencyKind
 from bot.schedule.fiscal import Period, fiscal_year, fy_month_date, parse_period
 from bot.schedule.thai import to_arabic_digits
+from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
 from bot.services.org import catalogue_for, current_catalogue
 from bot.services.reminders import head_keys
@@ -50,13 +51,6 @@ NO_ROLE = "-"
 
 
 # -- who receives it -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recipient:
-    chat_id: int
-    person_id: int | None  # None: the head role's group chat
-    lang: str
 
 
 @dataclass
@@ -91,19 +85,7 @@ class OrgView:
 
     def recipients(self, default_lang: str) -> list[Recipient]:
         """Every reachable holder of a head role, then each head role's linked group chat."""
-        out: list[Recipient] = []
-        chats: set[int] = set()
-        for key in self.heads:
-            for p in self.holders.get(key, []):
-                if p.reachable and p.chat_id is not None and p.chat_id not in chats:
-                    chats.add(p.chat_id)
-                    out.append(Recipient(p.chat_id, p.id, p.language))
-        for key in self.heads:
-            link = self.org_roles.get(key)
-            if link is not None and link.group_chat_id and link.group_chat_id not in chats:
-                chats.add(link.group_chat_id)
-                out.append(Recipient(link.group_chat_id, None, default_lang))
-        return out
+        return head_audience(self.heads, self.holders, self.org_roles, default_lang)
 
 
 async def org_view(session: AsyncSession, org_id: int, now: datetime) -> OrgView:

@@ -46,7 +46,6 @@ from bot.reports.data import (
     QUARTERLY,
     WEEKLY,
     DigestData,
-    Recipient,
     ReportData,
     Result,
     Scope,
@@ -64,9 +63,10 @@ from bot.schedule.fiscal import (
 )
 from bot.schedule.reminders import is_working_time
 from bot.schedule.workdays import WorkCalendar
+from bot.services.audience import Recipient
 from bot.services.context import AppContext
+from bot.services.org import OrgError, get_org
 from bot.services.outbox import Attachment, enqueue
-from bot.store import repo
 from bot.store.db import insert_ignoring_conflicts
 from bot.store.models import DigestLog, Organisation
 
@@ -237,13 +237,6 @@ async def render_report_files(fmt: Fmt, data: ReportData) -> ReportFiles:
     return await asyncio.to_thread(_report_files_sync, fmt, data)
 
 
-async def _office(session: AsyncSession, org_id: int | None) -> Organisation:
-    org = await (session.get(Organisation, org_id) if org_id else repo.default_org(session))
-    if org is None:
-        raise ReportError("no office yet: run `python -m bot org init --name NAME` first")
-    return org
-
-
 async def build_report_files(
     ctx: AppContext,
     period_key: str,
@@ -262,7 +255,10 @@ async def build_report_files(
         raise ReportError(str(exc)) from exc
     now = now or ctx.clock.now()
     async with ctx.db.transaction() as s:
-        org = await _office(s, org_id)
+        try:
+            org = await get_org(s, org_id)
+        except OrgError as exc:
+            raise ReportError(str(exc)) from exc
         data = await report_data(s, ctx, org.id, period, now)
     return await render_report_files(fmt_for_lang(ctx, lang or ctx.settings.default_language), data)
 

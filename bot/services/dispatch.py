@@ -33,10 +33,10 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.render import Fmt
+from bot.services.audience import head_audience
 from bot.services.context import AppContext
 from bot.services.outbox import enqueue
-from bot.services.reminders import head_keys, person_fmt
+from bot.services.reminders import head_keys, recipient_fmt
 from bot.store import repo
 from bot.store.models import OrgRole, Outbox, OutboxFile, OutboxStatus, Person, Role
 from bot.telegram.ratelimit import retry_after_seconds
@@ -362,19 +362,12 @@ class Dispatcher:
         if not lines_for:
             return
         holders = await repo.holders_by_role(s, org_id, now)
-        targets: list[tuple[int | None, int, Fmt]] = [
-            (p.id, p.chat_id or 0, person_fmt(self.ctx, p))
-            for k in heads
-            for p in holders.get(k, [])
-            if p.reachable and p.chat_id != row.chat_id
-        ]
         org_roles = await repo.org_roles(s, org_id)
-        targets += [
-            (None, gc, person_fmt(self.ctx, None))
-            for k in heads
-            if k in org_roles and (gc := org_roles[k].group_chat_id) and gc != row.chat_id
-        ]
-        for target, chat, fmt in targets:
+        audience = head_audience(
+            heads, holders, org_roles, self.ctx.settings.default_language, besides_chat=row.chat_id
+        )
+        for r in audience:
+            fmt = recipient_fmt(self.ctx, r)
             parts = [fmt.t(key, **kw) for key, kw in lines_for]
             if emptied:
                 parts.append(
@@ -386,10 +379,10 @@ class Dispatcher:
             await enqueue(
                 s,
                 org_id=org_id,
-                person_id=target,
-                chat_id=chat,
+                person_id=r.person_id,
+                chat_id=r.chat_id,
                 kind="unreachable",
-                dedupe_key=f"blocked:{row.chat_id}:{chat}:{now.date().isoformat()}",
+                dedupe_key=f"blocked:{row.chat_id}:{r.chat_id}:{now.date().isoformat()}",
                 text="\n".join(parts),
                 now=now,
             )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalogue.schema import Catalogue
 from bot.render import Fmt, TaskLine, render_reminder
 from bot.schedule.reminders import is_working_time, next_slot
+from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
 from bot.services.org import catalogue_for
 from bot.services.outbox import enqueue
@@ -179,13 +180,11 @@ async def _remind_org(
         ):
             stats.messages += 1
 
-    head_people = [p for k in heads for p in holders.get(k, []) if p.reachable]
-    head_groups = [
-        org_roles[k].group_chat_id for k in heads if k in org_roles and org_roles[k].group_chat_id
-    ]
+    audience = head_audience(heads, holders, org_roles, ctx.settings.default_language)
     if escalate:
         stats.escalations += len(escalate)
-        for target, chat, fmt in _targets(ctx, head_people, head_groups):
+        for r in audience:
+            fmt = recipient_fmt(ctx, r)
             lines_text = []
             for occ, ln in escalate:
                 names = ", ".join(p.name for p in holders.get(occ.current_role or "", [])) or fmt.t(
@@ -212,29 +211,21 @@ async def _remind_org(
             if await enqueue(
                 session,
                 org_id=org_id,
-                person_id=target,
-                chat_id=chat,
+                person_id=r.person_id,
+                chat_id=r.chat_id,
                 kind="escalation",
-                dedupe_key=f"escalate:{org_id}:{chat}:{slot}",
+                dedupe_key=f"escalate:{org_id}:{r.chat_id}:{slot}",
                 text=text,
                 items=[o.id for o, _ in escalate],
                 now=now,
             ):
                 stats.messages += 1
     if unreachable:
-        await notify_unreachable(
-            session, ctx, org, unreachable, holders, role_names, head_people, head_groups, now
-        )
+        await notify_unreachable(session, ctx, org, unreachable, holders, role_names, audience, now)
 
 
-def _targets(
-    ctx: AppContext, head_people: list[Person], head_groups: list[int | None]
-) -> list[tuple[int | None, int, Fmt]]:
-    out: list[tuple[int | None, int, Fmt]] = [
-        (p.id, p.chat_id or 0, person_fmt(ctx, p)) for p in head_people
-    ]
-    out += [(None, g, person_fmt(ctx, None)) for g in head_groups if g]
-    return out
+def recipient_fmt(ctx: AppContext, r: Recipient) -> Fmt:
+    return Fmt(lang=r.lang, thai_digits=ctx.settings.thai_digits)
 
 
 async def notify_unreachable(
@@ -244,13 +235,13 @@ async def notify_unreachable(
     unreachable: dict[str, list[TaskLine]],
     holders: dict[str, list[Person]],
     role_names: dict[str, str],
-    head_people: list[Person],
-    head_groups: list[int | None],
+    audience: list[Recipient],
     now: datetime,
 ) -> None:
     """Tell the head, once a day, which roles have open work and nobody to receive it."""
     today = now.astimezone(ctx.tz).date()
-    for target, chat, fmt in _targets(ctx, head_people, head_groups):
+    for r in audience:
+        fmt = recipient_fmt(ctx, r)
         lines = []
         for role_key, items in sorted(unreachable.items()):
             reason = "unreach.reason.inactive" if holders.get(role_key) else "unreach.reason.none"
@@ -268,10 +259,10 @@ async def notify_unreachable(
         await enqueue(
             session,
             org_id=org.id,
-            person_id=target,
-            chat_id=chat,
+            person_id=r.person_id,
+            chat_id=r.chat_id,
             kind="unreachable",
-            dedupe_key=f"unreachable:{org.id}:{chat}:{today.isoformat()}",
+            dedupe_key=f"unreachable:{org.id}:{r.chat_id}:{today.isoformat()}",
             text=text,
             now=now,
         )
