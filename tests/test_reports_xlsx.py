@@ -9,7 +9,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from bot.reports import ReportError, build_report_file, build_report_files
+from bot.reports import ReportError, build_report_files
 from bot.store.db import Database
 from tests.test_reports_history import (
     NA_REASON,
@@ -57,7 +57,7 @@ def items_by_key(ws: Any) -> dict[tuple[str, str], tuple[Any, ...]]:
 async def q1(db: Database) -> tuple[History, bytes]:
     h = await History.create(db)
     await h.play_until(bkk(2027, 1, 5, 10))
-    return h, await build_report_file(h.world.ctx, "2570Q1")
+    return h, (await build_report_files(h.world.ctx, "2570Q1")).xlsx
 
 
 async def test_the_quarterly_workbook_holds_every_item_due_with_its_result(
@@ -245,4 +245,4 @@ async def test_arabic_digits_by_setting_and_the_annual_report(db: Database) -> N
 async def test_a_bad_period_is_refused(sqlite_db: Database, key: str) -> None:
     h = await History.create(sqlite_db)
     with pytest.raises(ReportError):
-        await build_report_file(h.world.ctx, key)
+        await build_report_files(h.world.ctx, key)

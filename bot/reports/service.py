@@ -263,22 +263,6 @@ async def build_report_files(
     return await render_report_files(fmt_for_lang(ctx, lang or ctx.settings.default_language), data)
 
 
-async def build_report_file(
-    ctx: AppContext,
-    period_key: str,
-    *,
-    org_id: int | None = None,
-    now: datetime | None = None,
-    lang: str | None = None,
-    scope: Scope | None = None,
-) -> bytes:
-    """The XLSX of ``period_key`` (what ``python -m bot report --quarter 2570Q1`` writes)."""
-    files = await build_report_files(
-        ctx, period_key, org_id=org_id, now=now, lang=lang, scope=scope
-    )
-    return files.xlsx
-
-
 # -- sending -----------------------------------------------------------------------------------
 
 
