@@ -6,6 +6,7 @@ the local Bot API emulator and a test database) and a fake clock.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -16,12 +17,15 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.handlers import register_handlers
 from bot.jobs import register_jobs
+from bot.logs import redact
+from bot.services.access import is_registered
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.materialise import materialise
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.telegram.ratelimit import TelegramRateLimiter
+from bot.telegram.updates import ChatOrderedProcessor, SenderGate
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +61,13 @@ def build_application(
     """The bot: handlers, jobs, rate limiter and store, from one Settings object."""
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise MissingToken(BOTFATHER_HELP)
+    token = settings.bot_token.get_secret_value()
+    redact(token)  # before anything can log a URL that carries it
     ctx = build_context(settings, clock, db)
     timeout = settings.request_timeout_seconds
     app = (
         ApplicationBuilder()
-        .token(settings.bot_token.get_secret_value())
+        .token(token)
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_file_url)
         .request(HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout))
@@ -72,6 +78,17 @@ def build_application(
                 global_per_second=settings.rate_global_per_second,
                 private_per_second=settings.rate_private_per_second,
                 group_per_minute=settings.rate_group_per_minute,
+            )
+        )
+        .concurrent_updates(
+            ChatOrderedProcessor(
+                SenderGate(
+                    ctx.clock,
+                    functools.partial(is_registered, ctx),
+                    stranger_per_minute=settings.flood_stranger_per_minute,
+                    staff_per_minute=settings.flood_staff_per_minute,
+                ),
+                workers=settings.update_workers,
             )
         )
         .post_init(_post_init if startup else _no_op)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import re
 import sys
@@ -16,6 +15,7 @@ from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.schedule.fiscal import fiscal_year
+from bot.schedule.thai import normalise_digits
 from bot.services.context import AppContext
 from bot.services.org import OrgError
 from bot.services.people import RosterError
@@ -48,7 +48,7 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
             _err(f"unknown role {args.role!r}; known roles: {known}")
             return 2
         role_key = role.key
-    item = args.item.strip().upper() if args.item else None
+    item = normalise_digits(args.item).strip().upper() if args.item else None
     if item and catalogue.item(item) is None and catalogue.activity(item) is None:
         _err(
             f"unknown item {args.item!r}: use O1..O{len(catalogue.items)} or an activity such as M1.1"
@@ -171,7 +171,7 @@ def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         since = None
         if args.track_from:
             since = datetime.combine(
-                date.fromisoformat(args.track_from), time(0), tzinfo=settings.tz
+                date.fromisoformat(normalise_digits(args.track_from)), time(0), tzinfo=settings.tz
             )
         async with ctx.db.transaction() as s:
             org = await init_org(s, ctx, args.name, now, tracking_since=since)
@@ -309,6 +309,9 @@ async def _bot_username(settings: Settings) -> str | None:
     from telegram import Bot
     from telegram.error import TelegramError
 
+    from bot.logs import redact
+
+    redact(settings.bot_token.get_secret_value())
     try:
         async with Bot(
             settings.bot_token.get_secret_value(),
@@ -368,11 +371,9 @@ def cmd_invite(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
 
 def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot.app import MissingToken, build_application
+    from bot.logs import configure
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure(settings.log_level)
     try:
         app = build_application(settings, clock=clock)
     except MissingToken as exc:

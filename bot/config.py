@@ -58,9 +58,20 @@ class Settings(BaseSettings):
     # give each dispatcher that runs at the same time its own id
     worker_id: str = Field(default_factory=socket.gethostname)
     request_timeout_seconds: float = Field(default=10.0, gt=0)
+    log_level: str = Field(
+        default="INFO", description="DEBUG, INFO, WARNING…; the token is redacted"
+    )
+
+    # incoming updates: chats are served concurrently, each chat in order; per-sender limits
+    update_workers: int = Field(default=8, ge=1, le=64)
+    flood_stranger_per_minute: int = Field(default=20, ge=1)
+    flood_staff_per_minute: int = Field(default=60, ge=1)
 
     # onboarding
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    start_failures_per_hour: int = Field(
+        default=5, ge=1, description="failed /start CODE attempts per Telegram id, then refused"
+    )
 
     # reports
     digest_weekday: int = Field(default=0, ge=0, le=6, description="0 = Monday")

@@ -13,9 +13,10 @@ from datetime import date
 from typing import Any
 
 from bot.schedule.thai import digits, format_date
+from bot.textfit import TEXT_LIMIT, fit, utf16_len
 from bot.texts import stage_name, tr
 
-MAX_BUTTON_ITEMS = 8  # items with their own row of buttons in one message
+MAX_BUTTON_ITEMS = 8  # items in one message: each has its own row of buttons
 
 
 @dataclass(frozen=True)
@@ -118,39 +119,57 @@ def keyboard(fmt: Fmt, lines: Sequence[TaskLine], *, with_list: bool = True) -> 
     return {"inline_keyboard": rows}
 
 
-def task_lines_text(fmt: Fmt, lines: Sequence[TaskLine], today: date) -> list[str]:
-    return [
-        fmt.t(
-            "rem.line",
-            code=ln.code,
-            title=f"{ln.title} [{fmt.period(ln.period)}]" if ln.period else ln.title,
-            stage=fmt.stage(ln.stage),
-            due=fmt.date(ln.due),
-            when=fmt.when(ln.days_left(today)),
-        )
-        for ln in lines
-    ]
+def task_line_text(fmt: Fmt, ln: TaskLine, today: date) -> str:
+    return fmt.t(
+        "rem.line",
+        code=ln.code,
+        title=f"{ln.title} [{fmt.period(ln.period)}]" if ln.period else ln.title,
+        stage=fmt.stage(ln.stage),
+        due=fmt.date(ln.due),
+        when=fmt.when(ln.days_left(today)),
+    )
 
 
-def render_reminder(
-    fmt: Fmt,
-    lines: Sequence[TaskLine],
-    today: date,
-    *,
-    header: str | None = None,
-    buttons: bool = True,
-) -> tuple[str, dict[str, Any] | None]:
-    """One message listing every due stage, soonest first, with a row of buttons per item."""
+@dataclass(frozen=True)
+class Part:
+    """One message of a (possibly split) list of tasks: its text, buttons and items."""
+
+    text: str
+    markup: dict[str, Any]
+    items: list[int]
+
+
+LINE_LIMIT = 600  # one item's line in a list (a catalogue title may be long)
+
+
+def render_reminders(
+    fmt: Fmt, lines: Sequence[TaskLine], today: date, *, header: str | None = None
+) -> list[Part]:
+    """Every due stage, soonest first, as one message or — when they do not fit one — as
+    several, each with a row of buttons for each of its items (never cut off)."""
     ordered = sorted(lines, key=lambda ln: (ln.due, ln.code, ln.stage))
-    parts = [header or fmt.t("rem.header", date=fmt.date(today)), ""]
-    parts += task_lines_text(fmt, ordered, today)
-    if buttons:
-        if len(ordered) > MAX_BUTTON_ITEMS:
-            parts += ["", fmt.t("rem.more", n=fmt.num(len(ordered) - MAX_BUTTON_ITEMS))]
-        parts += [
-            "",
-            fmt.t("rem.legend"),
-            fmt.t("rem.footer", example=ordered[0].code if ordered else "O1"),
-        ]
-        return "\n".join(parts), keyboard(fmt, ordered)
-    return "\n".join(parts), None
+    head = header or fmt.t("rem.header", date=fmt.date(today))
+    texts = [fit(task_line_text(fmt, ln, today), LINE_LIMIT) for ln in ordered]
+    tail_room = utf16_len(fmt.t("rem.legend")) + utf16_len(fmt.t("rem.footer", example="O00.00"))
+    room = TEXT_LIMIT - utf16_len(head) - utf16_len(fmt.t("rem.part", i="99", n="99")) - tail_room
+    chunks: list[list[int]] = [[]]
+    size = 0
+    for i, text in enumerate(texts):
+        n = utf16_len(text) + 1
+        if chunks[-1] and (len(chunks[-1]) >= MAX_BUTTON_ITEMS or size + n > room - 8):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += n
+    out: list[Part] = []
+    for k, chunk in enumerate(chunks, start=1):
+        title = head
+        if len(chunks) > 1:
+            title += fmt.t("rem.part", i=fmt.num(k), n=fmt.num(len(chunks)))
+        part = [ordered[i] for i in chunk]
+        body = [title, "", *(texts[i] for i in chunk), "", fmt.t("rem.legend")]
+        body.append(fmt.t("rem.footer", example=part[0].code if part else "O1"))
+        out.append(
+            Part(fit("\n".join(body)), keyboard(fmt, part), [ln.occurrence_id for ln in part])
+        )
+    return out

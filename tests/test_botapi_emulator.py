@@ -16,6 +16,7 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeChat,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -128,6 +129,30 @@ async def test_html_is_validated_and_stripped(bot: Bot) -> None:
         await bot.send_message(USER_ID, "<b>unclosed", parse_mode="HTML")
     with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(USER_ID, "ก" * 4097)
+
+
+async def test_telegram_length_limits_are_enforced_in_utf16(bot: Bot) -> None:
+    """Emoji count two UTF-16 units: 2,048 fit a message, 2,049 do not."""
+    await bot.send_message(USER_ID, "😀" * 2048)
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(USER_ID, "😀" * 2049)
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_document(USER_ID, b"x", filename="a.txt", caption="😀" * 513)
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bot.send_message(USER_ID, "x", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("ok", callback_data="ก" * 22)]]))  # fmt: skip
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
+        await bot.send_message(USER_ID, "x", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(str(i), callback_data=str(i))] for i in range(101)]))  # fmt: skip
+    with pytest.raises(BadRequest, match=r"(?i)placeholder"):
+        await bot.send_message(
+            USER_ID, "x", reply_markup=ForceReply(input_field_placeholder="😀" * 33)
+        )
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await bot.answer_callback_query("1", text="ก" * 201)
+    await bot.answer_callback_query("1", text="ก" * 200)
+    with pytest.raises(BadRequest, match=r"(?i)description"):
+        await bot.set_my_commands([BotCommand("tasks", "ก" * 257)])
 
 
 async def test_edit_and_delete(emu: BotApiEmulator, bot: Bot) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services.chain import is_admin
+from bot.services.access import is_admin
 from bot.store.models import Occurrence, Person, RoleAssignment, StageEvent
 from tests.support.botapi import BotApiEmulator
 from tests.support.db import drop_database, make_database

@@ -10,14 +10,14 @@ from telegram.constants import ChatType
 from bot.handlers.common import Context, Turn, handler, when_text
 from bot.handlers.menus import refresh_menu
 from bot.services import onboarding
-from bot.services.chain import is_admin
-from bot.services.org import current_catalogue, get_org, link_group
+from bot.services.access import is_deployment_admin
+from bot.services.org import GroupTaken, current_catalogue, get_org, link_group
 from bot.services.people import (
     RosterError,
     active_people,
     deactivate_colleague,
     hand_over,
-    not_joined,
+    invite_candidates,
     roster,
 )
 from bot.store.models import Person
@@ -90,7 +90,7 @@ async def invite_button(turn: Turn, context: Context) -> None:
         turn.alert(turn.t("stale_button"))
         return
     step, role_key, person_ref = m.group(1), m.group(2), m.group(3)
-    candidates = await not_joined(turn.session, turn.person.org_id)
+    candidates = await invite_candidates(turn.session, turn.person.org_id)
     if step == "r" and candidates:
         kb = _people_buttons(candidates, f"inv:p:{role_key}:")
         anyone = InlineKeyboardButton(turn.t("invite.anyone"), callback_data=f"inv:p:{role_key}:0")
@@ -102,7 +102,7 @@ async def invite_button(turn: Turn, context: Context) -> None:
         code, inv, target = await onboarding.invite_by_admin(
             turn.session,
             turn.ctx,
-            turn.person,
+            turn.scope,
             turn.now,
             role_key=None if role_key == ADMIN_ROLE else role_key,
             person_id=int(person_ref) if person_ref else None,
@@ -137,7 +137,8 @@ async def people(turn: Turn, context: Context) -> None:
         p = ln.person
         held |= set(ln.roles)
         status = (
-            (fmt.t("people.admin") if is_admin(turn.ctx, p) else "")
+            (fmt.t("people.deployment_admin") if is_deployment_admin(turn.ctx, p) else "")
+            + (fmt.t("people.admin") if p.is_admin else "")
             + (fmt.t("people.inactive") if not p.active else "")
             + (fmt.t("people.not_joined") if p.telegram_user_id is None else "")
         )
@@ -146,7 +147,7 @@ async def people(turn: Turn, context: Context) -> None:
     free = [r.name for r in cat.roles if r.key not in held]
     if free:
         lines += ["", fmt.t("people.roles_header", roles=", ".join(free))]
-    turn.say("\n".join(lines)[:4000])
+    turn.say_lines(lines)
 
 
 @handler("admin")
@@ -170,9 +171,7 @@ async def assign_button(turn: Turn, context: Context) -> None:
         )
         return
     try:
-        target = await hand_over(
-            turn.session, turn.person, role_key, int(m.group(3) or 0), turn.now
-        )
+        target = await hand_over(turn.session, turn.scope, role_key, int(m.group(3) or 0), turn.now)
     except RosterError:
         turn.alert(turn.t("stale_button"))
         return
@@ -197,7 +196,7 @@ async def deactivate_button(turn: Turn, context: Context) -> None:
     try:
         if m is None:
             raise RosterError("stale")
-        target = await deactivate_colleague(turn.session, turn.person, int(m.group(1)), turn.now)
+        target = await deactivate_colleague(turn.session, turn.scope, int(m.group(1)), turn.now)
     except RosterError as exc:
         turn.alert(turn.t("deactivate.self" if str(exc) == "self" else "stale_button"))
         return
@@ -226,5 +225,9 @@ async def linkgroup_button(turn: Turn, context: Context) -> None:
     if m is None or label is None or chat is None or chat.type not in GROUPS:
         turn.alert(turn.t("stale_button"))
         return
-    await link_group(turn.session, turn.person.org_id, m.group(1), chat.id)
+    try:
+        await link_group(turn.session, turn.person.org_id, m.group(1), chat.id)
+    except GroupTaken:
+        turn.alert(turn.t("linkgroup.taken"))
+        return
     turn.say(turn.t("linkgroup.done", role=label))

@@ -19,17 +19,20 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.render import Fmt, keyboard
 from bot.schedule.thai import digits
-from bot.services.chain import Outcome, is_admin
+from bot.services.access import Scope, is_admin
+from bot.services.chain import Outcome
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
 from bot.services.outbox import Attachment
 from bot.services.reminders import head_keys
 from bot.store import repo
 from bot.store.models import Person
+from bot.textfit import ANSWER_LIMIT, CAPTION_LIMIT, fit, split_lines
 
 Context = ContextTypes.DEFAULT_TYPE
 Markup = InlineKeyboardMarkup | ForceReply
@@ -102,6 +105,11 @@ def render_params(fmt: Fmt, ctx: AppContext, params: dict[str, Any]) -> dict[str
             out[k] = fmt.period(v)
         elif k == "name" and v is None:
             out[k] = fmt.t("act.system")
+        elif k == "why" and isinstance(v, tuple):  # a reason given as (text key, its params)
+            key, why = v
+            out[k] = fmt.t(key, **render_params(fmt, ctx, why))
+        elif isinstance(v, int) and not isinstance(v, bool):
+            out[k] = fmt.num(v)
         else:
             out[k] = v
     return out
@@ -116,7 +124,8 @@ def render_outcome(fmt: Fmt, ctx: AppContext, outcome: Outcome) -> str:
 
 @dataclass
 class Outgoing:
-    """What the bot will say once the unit of work has committed."""
+    """What the bot will say once the unit of work has committed (every text made to fit
+    Telegram's limits by :func:`bot.textfit.fit`)."""
 
     messages: list[tuple[str, Markup | None]] = field(default_factory=list)
     files: list[Attachment] = field(default_factory=list)
@@ -127,19 +136,20 @@ class Outgoing:
         query = update.callback_query
         if query is not None:
             text, alert = self.answer or (None, False)
-            await query.answer(text[:190] if text else None, show_alert=alert)
+            await query.answer(fit(text, ANSWER_LIMIT) if text else None, show_alert=alert)
         for job in self.later:
             await job()
         msg = update.effective_message
         if msg is None:
             return
         for text, kb in self.messages:
-            await msg.reply_text(text[:4096], reply_markup=kb, disable_web_page_preview=True)
+            await msg.reply_text(fit(text), reply_markup=kb, disable_web_page_preview=True)
         for f in self.files:
+            caption = fit(f.caption, CAPTION_LIMIT) if f.caption else None
             if f.kind == "photo":
-                await msg.reply_photo(photo=f.content, filename=f.filename, caption=f.caption)
+                await msg.reply_photo(photo=f.content, filename=f.filename, caption=caption)
             else:
-                await msg.reply_document(document=f.content, filename=f.filename, caption=f.caption)
+                await msg.reply_document(document=f.content, filename=f.filename, caption=caption)
 
 
 @dataclass
@@ -160,10 +170,21 @@ class Turn:
 
     @property
     def is_admin(self) -> bool:
+        """An admin of their own office (an office admin or a deployment admin)."""
         return is_admin(self.ctx, self.person)
+
+    @property
+    def scope(self) -> Scope:
+        """The offices this person may touch: every lookup by id goes through it."""
+        return Scope.of(self.ctx, self.person)
 
     def say(self, text: str, kb: Markup | None = None) -> None:
         self.out.messages.append((text, kb))
+
+    def say_lines(self, lines: list[str]) -> None:
+        """A long listing, in as many messages as it needs."""
+        for text in split_lines(lines):
+            self.say(text)
 
     def t(self, key: str, /, **kwargs: object) -> str:
         return self.fmt.t(key, **kwargs)
@@ -209,6 +230,17 @@ def not_registered_text(ctx: AppContext, update: Update) -> str:
     return fmt_for(ctx, None).t("not_registered", tg_id=user.id if user else "?")
 
 
+def refuse_stranger(ctx: AppContext, update: Update, out: Outgoing) -> None:
+    """Someone who is not registered (or deactivated).  In their private chat they learn how
+    to get access, with their Telegram id for the admin; in a group their id is never
+    posted: a pressed button gets a short popup that only they see, anything else silence."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        out.messages.append((not_registered_text(ctx, update), None))
+    elif update.callback_query is not None:
+        out.answer = (fmt_for(ctx, None).t("not_registered_short"), True)
+
+
 def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
     """Wrap ``fn(turn, context)`` as a PTB handler for registered people (and heads/admins)."""
 
@@ -220,7 +252,7 @@ def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
             async with ctx.db.transaction() as s:
                 person = await current_person(s, ctx, update)
                 if person is None:
-                    out.messages.append((not_registered_text(ctx, update), None))
+                    refuse_stranger(ctx, update, out)
                 else:
                     turn = Turn(update, ctx, s, person, fmt_for(ctx, person), ctx.clock.now(), out)
                     if need == "admin" and not turn.is_admin:

@@ -7,11 +7,13 @@ from bot.render import Fmt
 from bot.schedule.fiscal import fiscal_year
 from bot.services.org import current_catalogue
 from bot.services.views import Summary, summarise
+from bot.textfit import clip
 
 MAX_LINES = 15
+URL_SHOWN = 200  # an evidence URL in a listing (the whole one is in /item)
 
 
-def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> str:
+def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> list[str]:
     n = fmt.num
     lines = [
         fmt.t("status.header", fy=n(summary.fy), date=fmt.date(summary.today)),
@@ -76,10 +78,10 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> str
                     "status.published_line",
                     code=occ.code,
                     period=fmt.period(occ.period_key),
-                    url=occ.evidence_url,
+                    url=clip(occ.evidence_url or "", URL_SHOWN),
                 )
             )
-    return "\n".join(lines)
+    return lines
 
 
 def _code_key(code: str) -> tuple[int, float]:
@@ -92,4 +94,4 @@ async def status(turn: Turn, context: Context) -> None:
     fy = fiscal_year(turn.today)
     summary = await summarise(turn.session, turn.ctx, turn.person.org_id, fy, turn.now)
     cat = await current_catalogue(turn.session, turn.ctx, turn.person.org_id)
-    turn.say(render_status(turn.fmt, summary, {r.key: r.name for r in cat.roles})[:4090])
+    turn.say_lines(render_status(turn.fmt, summary, {r.key: r.name for r in cat.roles}))

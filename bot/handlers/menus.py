@@ -8,7 +8,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from telegram.error import TelegramError
 
 from bot.render import Fmt
-from bot.services.chain import is_admin
+from bot.services.access import is_admin
 from bot.services.context import AppContext
 from bot.services.reminders import head_keys
 from bot.store import repo

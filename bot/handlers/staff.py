@@ -7,8 +7,9 @@ the update, call a service inside the turn's unit of work, queue the reply.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 
@@ -26,12 +27,14 @@ from bot.handlers.common import (
     when_text,
 )
 from bot.handlers.menus import refresh_menu
-from bot.render import MAX_BUTTON_ITEMS, Fmt, TaskLine, render_reminder
+from bot.render import Fmt, TaskLine, render_reminders
 from bot.schedule.fiscal import fiscal_year, fy_month_date
-from bot.schedule.thai import format_month
+from bot.schedule.thai import format_month, normalise_digits
 from bot.services import onboarding
+from bot.services.access import is_admin
 from bot.services.chain import URL_RE, Chain, Outcome, answer_prompt, clear_prompt, take_prompt
-from bot.services.org import catalogue_for
+from bot.services.context import AppContext
+from bot.services.org import catalogue_for, get_org
 from bot.services.views import (
     TASK_HORIZON_DAYS,
     ItemHistory,
@@ -41,8 +44,21 @@ from bot.services.views import (
     open_stages,
 )
 from bot.store import repo
+from bot.store.models import Person
 
 CODE_RE = re.compile(r"\b([OoMm][0-9]{1,2}(?:\.[0-9]{1,2})?)\b")
+
+
+def codes_in(text: str) -> list[str]:
+    """Item codes a person typed (``O10``, ``o๑๒``, ``M1.1``), upper case, Arabic digits."""
+    return [c.upper() for c in CODE_RE.findall(normalise_digits(text))]
+
+
+def code_arg(text: str) -> str:
+    """One typed item code as the catalogue spells it."""
+    return normalise_digits(text).strip().upper()
+
+
 DONE_WORDS = re.compile(r"^\s*(เสร็จ(?:แล้ว)?|เรียบร้อย(?:แล้ว)?|done|ok|ส่งแล้ว)\b", re.IGNORECASE)
 CALLBACK_RE = re.compile(r"^(d|b|p|n|z|cc|cu):([0-9]{1,18}):(prepare|collect|publish|confirm)$")
 MAX_LISTED = 20
@@ -71,13 +87,8 @@ async def start(update: Update, context: Context) -> None:
             reg = await onboarding.redeem(s, ctx, user, code, now)
             if reg.ok:
                 person = reg.person
-            elif person is not None:
-                out.messages.append((fmt_for(ctx, person).t("start.bad_code"), None))
             else:
-                key = "start.no_office" if reg.reason == "no_office" else "start.bad_code"
-                out.messages.append(
-                    (anyone.t(key) + "\n\n" + anyone.t("start.no_access", tg_id=user.id), None)
-                )
+                out.messages.append((_refusal(ctx, reg, user.id), None))
         if person is None and not out.messages:
             person = await onboarding.first_admin(s, ctx, user, now)
         if person is None:
@@ -85,31 +96,50 @@ async def start(update: Update, context: Context) -> None:
                 out.messages.append((anyone.t("start.no_access", tg_id=user.id), None))
         else:
             await onboarding.seen(s, person, chat.id, now)
-            fmt = fmt_for(ctx, person)
             if not person.active:
-                out.messages.append((fmt.t("inactive"), None))
-            else:
+                if not out.messages:
+                    out.messages.append((fmt_for(ctx, person).t("inactive"), None))
+            elif not out.messages:
                 welcome_id = person.id
-                roles, lines = await my_tasks(s, ctx, person, now, everything=False)
-                names = await repo.role_names(s, roles)
-                org = await repo.default_org(s)
-                if not roles and person.is_admin and org is not None:
-                    text = fmt.t("start.welcome_admin", name=person.name, org=org.name)
-                else:
-                    today = now.astimezone(ctx.tz).date()
-                    overdue = sum(1 for ln in lines if ln.due < today)
-                    due = (
-                        fmt.t("start.due", n=fmt.num(len(lines)), overdue=fmt.num(overdue))
-                        if lines
-                        else fmt.t("start.due_none")
-                    )
-                    text = fmt.t(
-                        "start.welcome", name=person.name, roles=", ".join(names) or "-", due=due
-                    )
-                out.messages.append((text, None))
+                out.messages.append((await _welcome(ctx, s, person, now), None))
     if welcome_id is not None:
         await refresh_menu(context.bot, ctx, welcome_id)
     await out.send(update)
+
+
+REFUSALS = {
+    "too_many": "start.too_many",
+    "no_office": "start.no_office",
+    "other_office": "start.other_office",
+    "not_for_you": "start.not_for_you",
+    "deactivated": "start.deactivated",
+}
+
+
+def _refusal(ctx: AppContext, reg: onboarding.Registration, tg_id: int) -> str:
+    """Why ``/start CODE`` did not register anyone; strangers also learn how to get in."""
+    key = REFUSALS.get(reg.reason, "start.bad_code")
+    if reg.person is not None:
+        return fmt_for(ctx, reg.person).t(key)
+    anyone = fmt_for(ctx, None)
+    return anyone.t(key) + "\n\n" + anyone.t("start.no_access", tg_id=tg_id)
+
+
+async def _welcome(ctx: AppContext, s: AsyncSession, person: Person, now: datetime) -> str:
+    fmt = fmt_for(ctx, person)
+    roles, lines = await my_tasks(s, ctx, person, now, everything=False)
+    if not roles and is_admin(ctx, person):
+        org = await get_org(s, person.org_id)
+        return fmt.t("start.welcome_admin", name=person.name, org=org.name)
+    today = now.astimezone(ctx.tz).date()
+    overdue = sum(1 for ln in lines if ln.due < today)
+    due = (
+        fmt.t("start.due", n=fmt.num(len(lines)), overdue=fmt.num(overdue))
+        if lines
+        else fmt.t("start.due_none")
+    )
+    names = await repo.role_names(s, roles)
+    return fmt.t("start.welcome", name=person.name, roles=", ".join(names) or "-", due=due)
 
 
 # -- /help, /lang, /cancel, unknown commands ----------------------------------------------------
@@ -180,11 +210,12 @@ async def unknown_command(turn: Turn, context: Context) -> None:
 
 
 def show_tasks(turn: Turn, lines: list[TaskLine], header: str) -> None:
+    """A list of tasks with their buttons, in as many messages as it needs."""
     shown = lines[:MAX_LISTED]
-    text, kb = render_reminder(turn.fmt, shown, turn.today, header=header)
+    for part in render_reminders(turn.fmt, shown, turn.today, header=header):
+        turn.say(part.text, markup(part.markup))
     if len(lines) > len(shown):
-        text += "\n" + turn.t("rem.more", n=turn.fmt.num(len(lines) - len(shown)))
-    turn.say(text, markup(kb))
+        turn.say(turn.t("rem.more", n=turn.fmt.num(len(lines) - len(shown))))
 
 
 async def _my_list(turn: Turn, everything: bool) -> None:
@@ -208,7 +239,7 @@ async def tasks(turn: Turn, context: Context) -> None:
     await _my_list(turn, everything=bool(args) and args[0].lower() in ("all", "ทั้งหมด"))
 
 
-def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistory) -> str:
+def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistory) -> list[str]:
     fmt = turn.fmt
     names = {r.key: r.name for r in cat.roles}
     it, act = cat.item(code), cat.activity(code)
@@ -254,7 +285,7 @@ def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistor
                 fmt.t("item.event", when=when_text(fmt, ev.at, turn.ctx), name=who,
                       action=fmt.t(f"action.{ev.action}"), note=note)
             )  # fmt: skip
-    return "\n".join(lines)
+    return lines
 
 
 @handler()
@@ -262,14 +293,14 @@ async def item(turn: Turn, context: Context) -> None:
     if not context.args:
         turn.say(turn.t("item.usage"))
         return
-    code = context.args[0].strip().upper()
+    code = code_arg(context.args[0])
     fy = fiscal_year(turn.today)
     cat = await catalogue_for(turn.session, turn.ctx, turn.person.org_id, fy)
     if cat is None or (cat.item(code) is None and cat.activity(code) is None):
         turn.say(turn.t("item.unknown", code=code[:12], n=len(cat.items) if cat else 43))
         return
     hist = await item_history(turn.session, turn.person.org_id, code, fy)
-    turn.say(render_item(turn, cat, code, fy, hist)[:4000])
+    turn.say_lines(render_item(turn, cat, code, fy, hist))
 
 
 # -- acting on a stage: buttons, /done, replies, prompts ------------------------------------------
@@ -310,7 +341,7 @@ async def button(turn: Turn, context: Context) -> None:
 async def done_command(turn: Turn, context: Context) -> None:
     """``/done O10`` (``/done O10 https://…`` for the publish stage)."""
     text = " ".join(context.args or [])
-    codes = [c.upper() for c in CODE_RE.findall(text)]
+    codes = codes_in(text)
     if not codes:
         turn.say(turn.t("done.usage"))
         return
@@ -341,9 +372,7 @@ async def _done_codes(
         if not mine:
             turn.show(Outcome(False, "done.none", {"code": code}))
         elif len(mine) > 1:
-            question, kb = render_reminder(turn.fmt, mine[:MAX_BUTTON_ITEMS], turn.today,
-                                           header=turn.t("done.which", code=code))  # fmt: skip
-            turn.say(question, markup(kb))
+            show_tasks(turn, mine, turn.t("done.which", code=code))
         else:
             ln = mine[0]
             turn.show(
@@ -367,8 +396,8 @@ async def text_message(turn: Turn, context: Context) -> None:
             await _reply_to_reminder(turn, items, text)
             return
     prompt = await take_prompt(turn.session, turn.person, turn.now)
-    if is_done and CODE_RE.search(text):
-        await _done_codes(turn, [c.upper() for c in CODE_RE.findall(text)], text, None)
+    if is_done and codes_in(text):
+        await _done_codes(turn, codes_in(text), text, None)
     elif prompt is not None:
         turn.show(
             await answer_prompt(Chain(turn.session, turn.ctx, turn.person, turn.now), prompt, text)
@@ -384,7 +413,7 @@ def _code_order(code: str) -> tuple[str, int, int]:
 
 async def _reply_to_reminder(turn: Turn, items: list[int], text: str) -> None:
     listed = sorted(await repo.codes_of(turn.session, items), key=_code_order)
-    codes = [c.upper() for c in CODE_RE.findall(text)]
+    codes = codes_in(text)
     if not codes:
         if len(listed) != 1:
             turn.show(
@@ -413,7 +442,7 @@ async def changed(turn: Turn, context: Context) -> None:
     if context.args:
         turn.show(
             await Chain(turn.session, turn.ctx, turn.person, turn.now).open_change(
-                context.args[0].strip().upper()
+                code_arg(context.args[0])
             )
         )
         return

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue, DueDate, FrequencyKind
 from bot.schedule.fiscal import Period, fiscal_year, fy_month_date, parse_period
-from bot.schedule.thai import to_arabic_digits
+from bot.schedule.thai import normalise_digits
 from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
 from bot.services.org import catalogue_for, current_catalogue
@@ -456,7 +456,7 @@ _REPORT_KEY = re.compile(r"^(\d{4})(?:([QH])(\d))?$")
 def parse_report_period(text: str, scope: Scope | None = None) -> Period:
     """``2570Q1``, ``2570H1`` or ``2570`` (Thai digits and lower case welcome); with
     ``scope``, only a key of that kind (``quarter``: 2570Q1, ``half``: 2570H1, ``year``: 2570)."""
-    key = to_arabic_digits(text).strip().upper().replace(" ", "")
+    key = normalise_digits(text).strip().upper().replace(" ", "")
     m = _REPORT_KEY.match(key)
     if (
         not m

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 BE_OFFSET = 543
@@ -58,6 +59,16 @@ def to_thai_digits(text: str | int) -> str:
 
 def to_arabic_digits(text: str) -> str:
     return text.translate(_TO_ARABIC)
+
+
+def normalise_digits(text: str) -> str:
+    """What a person typed, with every decimal digit made ASCII: Thai digits as Thai
+    keyboards type them (``O๑๒`` → ``O12``, ``๒๕๗๐`` → ``2570``), and any other script's
+    (full-width ``１２``…).  The one place to go through before parsing an item number, a
+    year or a date someone typed; everything else is left as it was."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
 def digits(text: str | int, thai: bool) -> str:

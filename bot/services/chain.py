@@ -4,7 +4,8 @@ Every state change is one conditional UPDATE (guarded by the occurrence's stage 
 version, its row count checked) plus its stage event, in the caller's transaction.  A
 second press, or two people pressing at once, moves the stage once; the later one
 learns who did it and when.  Rights are checked here, against the database: only a
-holder of the stage's role, or an admin, may act.
+holder of the stage's role, or an admin of its office
+(see :mod:`bot.services.access`), may act.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,12 +22,15 @@ from bot.catalogue.schema import FrequencyKind
 from bot.render import Fmt, TaskLine, keyboard
 from bot.schedule.reminders import next_slot, next_working_time, slot_instant
 from bot.schedule.rules import Kind, plan_change
+from bot.services.access import Scope
 from bot.services.context import AppContext
+from bot.services.evidence import check_evidence_url
 from bot.services.org import catalogue_for
 from bot.services.outbox import enqueue
 from bot.services.reminders import person_fmt
 from bot.store import repo
 from bot.store.models import OccStatus, Occurrence, PendingPrompt, Person, Role, StageEvent
+from bot.textfit import clip
 
 CHAIN = ("prepare", "collect", "publish")
 COMPLETING = (
@@ -40,6 +43,10 @@ COMPLETING = (
     "send_back",
 )
 PROMPT_TTL_HOURS = 24
+# what people type is capped as it comes in (and they are told): a reason or note is at
+# most MAX_NOTE_LENGTH characters, an evidence URL at most evidence.MAX_URL_LENGTH
+MAX_NOTE_LENGTH = 500
+ECHO_LENGTH = 80  # how much of a refused input a reply quotes back
 
 
 @dataclass
@@ -52,13 +59,6 @@ class Outcome:
     occurrence: Occurrence | None = None
     prompt: str | None = None  # the bot must now ask for: "reason_back" | "reason_na" | "url"
     follow_up: list[TaskLine] = field(default_factory=list)  # the actor's own next stage, if any
-
-
-def is_admin(ctx: AppContext, person: Person) -> bool:
-    return person.is_admin or (
-        person.telegram_user_id is not None
-        and person.telegram_user_id in ctx.settings.admin_telegram_ids
-    )
 
 
 async def role_name(session: AsyncSession, key: str | None) -> str:
@@ -82,22 +82,6 @@ def next_stage(occ: Occurrence, stage: str) -> str | None:
     return None
 
 
-def valid_url(text: str) -> str | None:
-    """An http(s) URL with a host, or None."""
-    candidate = text.strip().strip("<>")
-    if not candidate or any(c.isspace() for c in candidate):
-        return None
-    parsed = urlparse(candidate)
-    host = parsed.hostname or ""
-    if (
-        parsed.scheme not in ("http", "https")
-        or not host
-        or ("." not in host and host != "localhost")
-    ):
-        return None
-    return candidate
-
-
 URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
@@ -111,10 +95,11 @@ class Chain:
         self.ctx = ctx
         self.actor = actor
         self.now = now
+        self.scope = Scope.of(ctx, actor)
 
     # -- checks ---------------------------------------------------------------------------
     async def may_act(self, occ: Occurrence, stage: str) -> bool:
-        if is_admin(self.ctx, self.actor):
+        if self.scope.administers(occ.org_id):
             return True
         if occ.org_id != self.actor.org_id:
             return False
@@ -164,8 +149,8 @@ class Chain:
 
     async def load(self, occ_id: int, stage: str) -> tuple[Occurrence | None, Outcome | None]:
         """The occurrence if ``stage`` is its open stage and the actor may act on it."""
-        occ = await self.s.get(Occurrence, occ_id, populate_existing=True)
-        if occ is None or (occ.org_id != self.actor.org_id and not is_admin(self.ctx, self.actor)):
+        occ = await self.scope.occurrence(self.s, occ_id)
+        if occ is None:  # no such record, or another office's: nothing to say about it
             return None, Outcome(False, "act.not_found")
         if stage not in (*CHAIN, "confirm") or occ.role_for(stage) is None:
             return None, Outcome(False, "act.not_found")
@@ -181,6 +166,11 @@ class Chain:
         """The bot needs free text (a reason, a URL): remember what the next message answers."""
         await set_prompt(self.s, self.actor, prompt, occ, self.now)
         return Outcome(ok, key, params, occ, prompt=prompt)
+
+    async def _too_long(self, occ: Occurrence, prompt: str, text: str) -> Outcome:
+        """Free text over the cap: refused politely, the question stays open."""
+        params = {"code": occ.code, "n": len(text.strip()), "max": MAX_NOTE_LENGTH}
+        return await self._ask(occ, prompt, "ask.too_long", params, ok=False)
 
     # -- moving -----------------------------------------------------------------------------
     async def _move(
@@ -293,10 +283,15 @@ class Chain:
         if err:
             return err
         assert occ is not None
-        url = valid_url(url_text)
-        if url is None:
-            params = {"text": url_text.strip()[:80], "code": occ.code}
+        check = check_evidence_url(url_text)
+        if check.url is None:
+            params = {
+                "text": clip(url_text.strip(), ECHO_LENGTH),
+                "code": occ.code,
+                "why": (check.reason, dict(check.params)),
+            }
             return await self._ask(occ, "url", "ask.bad_url", params, ok=False)
+        url = check.url
         if not await self._move(occ, None, "publish", url=url):
             return await self._lost_race(occ_id, "publish")
         return Outcome(True, "act.published", {"code": occ.code, "url": url}, occ)
@@ -309,7 +304,9 @@ class Chain:
         if reason is None or not reason.strip():
             key = "ask.reason_back" if reason is None else "ask.empty_reason"
             return await self._ask(occ, "reason_back", key, {"code": occ.code})
-        if not await self._move(occ, "prepare", "send_back", note=reason.strip()[:1000]):
+        if len(reason.strip()) > MAX_NOTE_LENGTH:
+            return await self._too_long(occ, "reason_back", reason)
+        if not await self._move(occ, "prepare", "send_back", note=reason.strip()):
             return await self._lost_race(occ_id, "collect")
         await self._notify_next(occ, "prepare", "notify.sent_back", reason=reason.strip())
         return Outcome(
@@ -327,8 +324,10 @@ class Chain:
         if reason is None or not reason.strip():
             key = "ask.reason_na" if reason is None else "ask.empty_reason"
             return await self._ask(occ, "reason_na", key, {"code": occ.code})
+        if len(reason.strip()) > MAX_NOTE_LENGTH:
+            return await self._too_long(occ, "reason_na", reason)
         if not await self._move(
-            occ, None, "not_applicable", final=OccStatus.NOT_APPLICABLE, note=reason.strip()[:1000]
+            occ, None, "not_applicable", final=OccStatus.NOT_APPLICABLE, note=reason.strip()
         ):
             return await self._lost_race(occ_id, stage)
         return Outcome(True, "act.na", {"code": occ.code, "reason": reason.strip()}, occ)
@@ -389,6 +388,8 @@ class Chain:
     ) -> Outcome:
         """Someone in the chain reports that an on-change item changed: an occurrence opens."""
         org_id = org_id or self.actor.org_id
+        if not self.scope.sees(org_id):
+            return Outcome(False, "act.not_found")
         today = self.now.astimezone(self.ctx.tz).date()
         from bot.schedule.fiscal import fiscal_year
 
@@ -397,7 +398,7 @@ class Chain:
         if item is None or item.frequency.kind is not FrequencyKind.ON_CHANGE:
             return Outcome(False, "act.not_found")
         roles = set(item.stage_roles().values())
-        if not is_admin(self.ctx, self.actor) and not roles & set(
+        if not self.scope.administers(org_id) and not roles & set(
             await repo.roles_of(self.s, self.actor.id, self.now)
         ):
             holders = await repo.holders(self.s, org_id, item.prepare, self.now)
@@ -500,6 +501,8 @@ class Chain:
     async def _own_follow_up(self, occ: Occurrence) -> list[TaskLine]:
         """If the actor also holds the next stage's role, their reply carries its buttons."""
         if occ.status != OccStatus.OPEN.value or occ.current_role is None:
+            return []
+        if occ.org_id != self.actor.org_id:  # a deployment admin's roles are in their office
             return []
         if occ.current_role in await repo.roles_of(self.s, self.actor.id, self.now):
             return [await self._task_line(occ)]

@@ -165,8 +165,18 @@ async def include_before_tracking(
     return len(rows)
 
 
+class GroupTaken(OrgError):
+    """The group chat already serves another office."""
+
+
 async def link_group(session: AsyncSession, org_id: int, role_key: str, chat_id: int) -> None:
-    """The role's reminders go to this group chat too."""
+    """The role's reminders go to this group chat too.  A group serves one office: a group
+    linked to another office's role is refused (its members would see this office's work)."""
+    other = await session.scalar(
+        select(OrgRole.org_id).where(OrgRole.group_chat_id == chat_id, OrgRole.org_id != org_id)
+    )
+    if other is not None:
+        raise GroupTaken("that group is linked to another office")
     row = await session.get(OrgRole, (org_id, role_key))
     if row is None:
         session.add(OrgRole(org_id=org_id, role_key=role_key, group_chat_id=chat_id))

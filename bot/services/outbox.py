@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import insert_ignoring_conflicts
 from bot.store.models import Outbox, OutboxFile, OutboxStatus
+from bot.textfit import CAPTION_LIMIT, fit
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,12 @@ async def enqueue(
     not_before: datetime | None = None,
     files: Sequence[Attachment] = (),
 ) -> int | None:
-    """Add a message unless one with ``dedupe_key`` exists; returns the new row's id or None."""
+    """Add a message unless one with ``dedupe_key`` exists; returns the new row's id or None.
+
+    The text (and each caption) is made to fit Telegram's limits here, on the one way into
+    the outbox, so a message is never refused for its length: whoever composes a long
+    one should split it first (see :func:`bot.textfit.split_lines`); what still does not
+    fit ends in "…"."""
     stmt = (
         insert_ignoring_conflicts(session, Outbox, ["dedupe_key"])
         .values(
@@ -45,7 +51,7 @@ async def enqueue(
             chat_id=chat_id,
             kind=kind,
             dedupe_key=dedupe_key,
-            text=text,
+            text=fit(text),
             reply_markup=reply_markup,
             items=list(items) if items else None,
             status=OutboxStatus.PENDING.value,
@@ -65,7 +71,7 @@ async def enqueue(
                     kind=f.kind,
                     filename=f.filename,
                     content=f.content,
-                    caption=f.caption,
+                    caption=fit(f.caption, CAPTION_LIMIT) if f.caption else f.caption,
                 )
             )
     return None if new_id is None else int(new_id)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
 from bot.catalogue.schema import Role as RoleSpec
+from bot.services.access import Scope
 from bot.store import repo
 from bot.store.models import Organisation, Person, RoleAssignment
 
@@ -114,9 +115,15 @@ async def unassign_role(session: AsyncSession, person: Person, role_key: str, no
     return int(res.rowcount)  # type: ignore[attr-defined]
 
 
+ADMIN_DEACTIVATED = "admin:"
+
+
 async def deactivate(session: AsyncSession, person: Person, now: datetime, reason: str) -> None:
     person.active = False
-    person.inactive_reason = reason if reason.startswith("admin:") else f"admin: {reason}"
+    person.inactive_reason = (
+        reason if reason.startswith(ADMIN_DEACTIVATED) else f"{ADMIN_DEACTIVATED} {reason}"
+    )[:200]
+    person.deactivated_at = now
     person.updated_at = now
 
 
@@ -160,11 +167,18 @@ async def find_person(session: AsyncSession, org: Organisation, ref: str) -> Per
     raise RosterError(f"no such person: {ref!r}")
 
 
-async def not_joined(session: AsyncSession, org_id: int) -> list[Person]:
-    """Roster people who have not opened Telegram yet (candidates for a personal invite)."""
+async def invite_candidates(session: AsyncSession, org_id: int) -> list[Person]:
+    """Who a personal invite can be for: roster people who have not opened Telegram yet,
+    and people an admin deactivated (a personal invite made now lets them back in)."""
     return [
-        p for p in await repo.people(session, org_id) if p.telegram_user_id is None and p.active
+        p
+        for p in await repo.people(session, org_id)
+        if (p.telegram_user_id is None and p.active) or deactivated_by_admin(p)
     ]
+
+
+def deactivated_by_admin(person: Person) -> bool:
+    return not person.active and (person.inactive_reason or "").startswith(ADMIN_DEACTIVATED)
 
 
 async def active_people(
@@ -173,19 +187,20 @@ async def active_people(
     return [p for p in await repo.people(session, org_id) if p.active and p.id != besides]
 
 
-async def _colleague(session: AsyncSession, admin: Person, person_id: int) -> Person:
-    person = await session.get(Person, person_id)
-    if person is None or person.org_id != admin.org_id:
+async def _colleague(session: AsyncSession, scope: Scope, person_id: int) -> Person:
+    person = await scope.colleague(session, person_id)
+    if person is None:
         raise RosterError("no such person in this office")
     return person
 
 
 async def hand_over(
-    session: AsyncSession, admin: Person, role_key: str, person_id: int, now: datetime
+    session: AsyncSession, scope: Scope, role_key: str, person_id: int, now: datetime
 ) -> Person:
-    """Staff turnover by an admin: ``role_key`` now belongs to that person alone."""
-    target = await _colleague(session, admin, person_id)
-    org = await session.get(Organisation, admin.org_id)
+    """Staff turnover by an admin: ``role_key`` now belongs to that person alone (in the
+    person's office, which the admin must administer)."""
+    target = await _colleague(session, scope, person_id)
+    org = await session.get(Organisation, target.org_id)
     if org is None or not target.active:
         raise RosterError("that person cannot take a role")
     await assign_role(session, org, target, role_key, now, replace=True)
@@ -193,10 +208,10 @@ async def hand_over(
 
 
 async def deactivate_colleague(
-    session: AsyncSession, admin: Person, person_id: int, now: datetime
+    session: AsyncSession, scope: Scope, person_id: int, now: datetime
 ) -> Person:
-    target = await _colleague(session, admin, person_id)
-    if target.id == admin.id:
+    target = await _colleague(session, scope, person_id)
+    if target.id == scope.person.id:
         raise RosterError("self")
-    await deactivate(session, target, now, f"deactivated by {admin.name}")
+    await deactivate(session, target, now, f"deactivated by {scope.person.name}")
     return target

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
-from bot.render import Fmt, TaskLine, render_reminder
+from bot.render import Fmt, Part, TaskLine, render_reminders
 from bot.schedule.reminders import is_working_time, next_slot
 from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
@@ -27,6 +27,7 @@ from bot.services.org import catalogue_for
 from bot.services.outbox import enqueue
 from bot.store import repo
 from bot.store.models import OccStatus, Occurrence, Organisation, Person, Role
+from bot.textfit import split_lines
 
 
 @dataclass
@@ -145,40 +146,29 @@ async def _remind_org(
     slot = f"{today.isoformat()}"
     for pid, lines in by_person.items():
         p = people[pid]
-        fmt = person_fmt(ctx, p)
-        text, markup = render_reminder(fmt, lines, today)
-        if await enqueue(
+        stats.messages += await _enqueue_parts(
             session,
+            render_reminders(person_fmt(ctx, p), lines, today),
             org_id=org_id,
             person_id=pid,
             chat_id=p.chat_id or 0,
-            kind="reminder",
             dedupe_key=f"remind:{pid}:{slot}",
-            text=text,
-            reply_markup=markup,
-            items=[ln.occurrence_id for ln in lines],
             now=now,
-        ):
-            stats.messages += 1
+        )
     for role_key, lines in by_group.items():
         fmt = person_fmt(ctx, None)
         header = fmt.t(
             "rem.group_header", role=role_names.get(role_key, role_key), date=fmt.date(today)
         )
-        text, markup = render_reminder(fmt, lines, today, header=header)
-        chat = org_roles[role_key].group_chat_id or 0
-        if await enqueue(
+        stats.messages += await _enqueue_parts(
             session,
+            render_reminders(fmt, lines, today, header=header),
             org_id=org_id,
-            chat_id=chat,
-            kind="reminder",
+            person_id=None,
+            chat_id=org_roles[role_key].group_chat_id or 0,
             dedupe_key=f"remind-group:{org_id}:{role_key}:{slot}",
-            text=text,
-            reply_markup=markup,
-            items=[ln.occurrence_id for ln in lines],
             now=now,
-        ):
-            stats.messages += 1
+        )
 
     audience = head_audience(heads, holders, org_roles, ctx.settings.default_language)
     if escalate:
@@ -201,27 +191,56 @@ async def _remind_org(
                         overdue=fmt.num(ctx.calendar(occ.fiscal_year).between(ln.due, today)),
                     )
                 )
-            text = "\n".join(
-                [
-                    fmt.t("esc.header", n=fmt.num(ctx.policy.escalate_after), date=fmt.date(today)),
-                    "",
-                    *lines_text,
-                ]
+            parts = split_lines(
+                lines_text,
+                head=fmt.t("esc.header", n=fmt.num(ctx.policy.escalate_after), date=fmt.date(today))
+                + "\n",
             )
-            if await enqueue(
-                session,
-                org_id=org_id,
-                person_id=r.person_id,
-                chat_id=r.chat_id,
-                kind="escalation",
-                dedupe_key=f"escalate:{org_id}:{r.chat_id}:{slot}",
-                text=text,
-                items=[o.id for o, _ in escalate],
-                now=now,
-            ):
-                stats.messages += 1
+            for k, text in enumerate(parts):
+                if await enqueue(
+                    session,
+                    org_id=org_id,
+                    person_id=r.person_id,
+                    chat_id=r.chat_id,
+                    kind="escalation",
+                    dedupe_key=f"escalate:{org_id}:{r.chat_id}:{slot}" + (f":{k}" if k else ""),
+                    text=text,
+                    items=[o.id for o, _ in escalate],
+                    now=now,
+                ):
+                    stats.messages += 1
     if unreachable:
         await notify_unreachable(session, ctx, org, unreachable, holders, role_names, audience, now)
+
+
+async def _enqueue_parts(
+    session: AsyncSession,
+    parts: list[Part],
+    *,
+    org_id: int,
+    person_id: int | None,
+    chat_id: int,
+    dedupe_key: str,
+    now: datetime,
+) -> int:
+    """A reminder in as many messages as it needs; each remembers the items it lists (so a
+    reply to it means them).  The first keeps the plain dedupe key."""
+    queued = 0
+    for k, part in enumerate(parts):
+        if await enqueue(
+            session,
+            org_id=org_id,
+            person_id=person_id,
+            chat_id=chat_id,
+            kind="reminder",
+            dedupe_key=dedupe_key + (f":{k}" if k else ""),
+            text=part.text,
+            reply_markup=part.markup,
+            items=part.items,
+            now=now,
+        ):
+            queued += 1
+    return queued
 
 
 def recipient_fmt(ctx: AppContext, r: Recipient) -> Fmt:

@@ -144,6 +144,8 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="th")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     inactive_reason: Mapped[str | None] = mapped_column(String(200))
+    deactivated_at: Mapped[datetime | None]  # when an admin deactivated them
+    # an office admin: administers this office only (deployment admins are ADMIN_TELEGRAM_IDS)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -356,6 +358,17 @@ class Invite(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+
+
+class StartAttempts(Base):
+    """Failed ``/start CODE`` attempts of one Telegram id in the current window (guessing
+    invite codes is throttled per sender, across restarts and processes)."""
+
+    __tablename__ = "start_attempts"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    window_started_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PendingPrompt(Base):

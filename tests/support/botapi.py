@@ -332,7 +332,7 @@ class BotApiEmulator:
             "editMessageText": self._edit_message,
             "editMessageReplyMarkup": self._edit_message,
             "deleteMessage": self._delete_message,
-            "answerCallbackQuery": lambda p, f, n: True,
+            "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": lambda p, f, n: True,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
@@ -812,7 +812,37 @@ class BotApiEmulator:
             raise _ApiError(400, f"Bad Request: {what} is too long")
         return text
 
+    @staticmethod
+    def _markup(params: JSONDict) -> None:
+        """Telegram's limits on a reply markup: at most 100 inline buttons, 8 a row, each with
+        a label and 1-64 bytes of callback data; a ForceReply placeholder of 0-64 characters."""
+        markup = params.get("reply_markup")
+        if not isinstance(markup, dict):
+            return
+        rows = markup.get("inline_keyboard")
+        if isinstance(rows, list):
+            buttons = [b for row in rows for b in row]
+            if len(buttons) > 100 or any(len(row) > 8 for row in rows):
+                raise _ApiError(400, "Bad Request: reply markup is too long")
+            for b in buttons:
+                if not str(b.get("text", "")).strip():
+                    raise _ApiError(
+                        400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                    )
+                data = b.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        placeholder = markup.get("input_field_placeholder")
+        if placeholder is not None and _utf16_len(str(placeholder)) > 64:
+            raise _ApiError(400, "Bad Request: input field placeholder is too long")
+
+    def _answer_callback_query(self, p: JSONDict, f: dict[str, bytes], n: dict[str, str]) -> bool:
+        if _utf16_len(str(p.get("text") or "")) > 200:
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        return True
+
     def _send_message(self, p: JSONDict, f: dict[str, bytes], n: dict[str, str]) -> JSONDict:
+        self._markup(p)
         content: JSONDict = {"text": self._text(p, "text", 4096)}
         if isinstance(p.get("entities"), list):
             content["entities"] = p["entities"]
@@ -845,6 +875,7 @@ class BotApiEmulator:
         return {"caption": self._text(p, "caption", 1024)} if p.get("caption") else {}
 
     def _send_document(self, p: JSONDict, f: dict[str, bytes], n: dict[str, str]) -> JSONDict:
+        self._markup(p)
         stored, name = self._upload("document", p, f, n, "documents", "bin")
         doc = {
             "file_id": stored.file_id,
@@ -856,6 +887,7 @@ class BotApiEmulator:
         return self._new_message(p, {"document": doc, **self._caption(p)})
 
     def _send_photo(self, p: JSONDict, f: dict[str, bytes], n: dict[str, str]) -> JSONDict:
+        self._markup(p)
         stored, _ = self._upload("photo", p, f, n, "photos", "jpg")
         width = height = 0
         if stored.content[:8] == b"\x89PNG\r\n\x1a\n" and len(stored.content) >= 24:
@@ -892,6 +924,7 @@ class BotApiEmulator:
             raise _ApiError(400, "Bad Request: message to edit not found")
         msg = self._messages[key]
         new = dict(msg)
+        self._markup(p)
         if "text" in p:
             new["text"] = self._text(p, "text", 4096)
         markup = p.get("reply_markup")
@@ -969,6 +1002,13 @@ class BotApiEmulator:
         commands = p.get("commands")
         if not isinstance(commands, list):
             raise _ApiError(400, 'Bad Request: parameter "commands" is required')
+        if len(commands) > 100:
+            raise _ApiError(400, "Bad Request: too many commands")
+        for c in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(c.get("command", ""))):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= _utf16_len(str(c.get("description", ""))) <= 256:
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         self._commands[self._commands_key(p)] = commands
         return True
 
