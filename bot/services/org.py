@@ -99,6 +99,8 @@ async def init_org(
     """Create an office (the default one if it is the first), its units, and adopt the catalogue."""
     if not name.strip():
         raise OrgError("the office needs a name")
+    if len(name.strip()) > 200:
+        raise OrgError("an office's name is at most 200 characters")
     first = await repo.default_org(session) is None
     org = Organisation(
         name=name.strip(),

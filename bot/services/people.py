@@ -14,6 +14,8 @@ from bot.services.access import Scope
 from bot.store import repo
 from bot.store.models import Organisation, Person, RoleAssignment
 
+MAX_NAME_LENGTH = 200  # Telegram's own names are at most 64 + 64 characters
+
 
 class RosterError(ValueError):
     pass
@@ -40,6 +42,8 @@ async def add_person(
 ) -> Person:
     if not name.strip():
         raise RosterError("a person needs a name")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise RosterError(f"a name is at most {MAX_NAME_LENGTH} characters")
     if telegram_id is not None and await repo.person_by_telegram(session, telegram_id) is not None:
         raise RosterError(f"Telegram id {telegram_id} is already registered")
     person = Person(
