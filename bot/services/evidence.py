@@ -73,8 +73,10 @@ def check_evidence_url(text: str) -> UrlCheck:
         parts = urlsplit(candidate)
     except ValueError:  # e.g. an unbalanced "[" in the host
         return _refuse("url.malformed")
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if parts.scheme.lower() not in ("http", "https"):
         return _refuse("url.scheme")
+    if not parts.netloc:
+        return _refuse("url.host")
     if "@" in parts.netloc:
         return _refuse("url.userinfo")
     try:
