@@ -1,5 +1,6 @@
 """`python -m bot run` as a real process: it migrates, materialises, publishes its menus,
-polls the Bot API emulator, answers, reminds on schedule, and stops cleanly."""
+polls the Bot API emulator, answers, reminds on schedule, and stops cleanly — logging at
+DEBUG without ever showing its token."""
 
 from __future__ import annotations
 
@@ -24,12 +25,17 @@ def test_run_serves_updates_until_stopped(tmp_path: Path) -> None:
     init = subprocess.run([sys.executable, "-m", "bot", "org", "init", "--name", "อบต.ทดสอบ"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert init.returncode == 0, init.stderr
-    with BotApiEmulator() as emu:
+    token = "7234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+    log = tmp_path / "bot.log"
+    with BotApiEmulator(token=token) as emu, log.open("w") as err:
         env.update(
-            BOT_TOKEN=emu.token, TELEGRAM_API_BASE_URL=emu.base_url, ADMIN_TELEGRAM_IDS="777"
+            BOT_TOKEN=emu.token,
+            TELEGRAM_API_BASE_URL=emu.base_url,
+            ADMIN_TELEGRAM_IDS="777",
+            LOG_LEVEL="DEBUG",
         )
         proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                                stdout=subprocess.DEVNULL, stderr=err, text=True)  # fmt: skip
         try:
             emu.wait_for_calls(1, method="setMyCommands", timeout=60)
             emu.user_message({"id": 4242, "is_bot": False, "first_name": "ใครสักคน"}, "/start")
@@ -40,6 +46,10 @@ def test_run_serves_updates_until_stopped(tmp_path: Path) -> None:
             assert "ผู้ดูแลระบบ" in welcome.params["text"]
         finally:
             proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
+            proc.wait(timeout=60)
+    logged = log.read_text(encoding="utf-8")
+    assert proc.returncode == 0, logged[-3000:]
     assert emu.commands()[0]["command"] == "tasks"
+    # DEBUG logs every Bot API URL (PTB's "Set Bot API URL", httpx's requests): redacted
+    assert "Set Bot API URL" in logged and "HTTP Request" in logged and "DEBUG" in logged
+    assert token not in logged and token.split(":")[1] not in logged

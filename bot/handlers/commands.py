@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.handlers import admin, head, reports, staff
+from bot.handlers import admin, head, reports, staff, start
 from bot.handlers.common import Context, app_ctx, fmt_for
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", staff.start))
+    app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", staff.help_command))
     app.add_handler(CommandHandler("lang", staff.lang, filters=private))
     app.add_handler(CommandHandler("cancel", staff.cancel, filters=private))
