@@ -231,6 +231,7 @@ def cmd_people_add(args: argparse.Namespace, settings: Settings, clock: Clock) -
 
 
 def cmd_people_list(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.access import is_deployment_admin
     from bot.services.org import current_catalogue, get_org
     from bot.services.people import roster
 
@@ -242,9 +243,10 @@ def cmd_people_list(args: argparse.Namespace, settings: Settings, clock: Clock) 
         _out("id\ttelegram\tname\troles\tstatus\n")
         for ln in lines:
             p = ln.person
-            status = ("admin " if p.is_admin else "") + (
-                "active" if p.active else f"inactive: {p.inactive_reason}"
-            )
+            status = (
+                ("deployment admin " if is_deployment_admin(ctx, p) else "")
+                + ("admin " if p.is_admin else "")
+            ) + ("active" if p.active else f"inactive: {p.inactive_reason}")
             tg = "-" if p.telegram_user_id is None else str(p.telegram_user_id)
             roles = ", ".join(names.get(k, k) for k in ln.roles) or "-"
             _out(f"{p.id}\t{tg}\t{p.name}\t{roles}\t{status}\n")

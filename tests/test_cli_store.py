@@ -87,3 +87,26 @@ def test_run_without_a_token_explains_botfather(
 ) -> None:
     code, _, err = run(["run"], settings_for(tmp_path), capsys)
     assert code != 0 and "@BotFather" in err and "/newbot" in err and ".env" in err
+
+
+def test_names_longer_than_the_store_keeps_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    st = settings_for(tmp_path)
+    code, _, err = run(["org", "init", "--name", "อบต." + "ก" * 200], st, capsys)
+    assert code == 1 and "at most 200" in err
+    assert run(["org", "init", "--name", "อบต.บางไทรป่า"], st, capsys)[0] == 0
+    code, _, err = run(["people", "add", "--name", "😀" * 201], st, capsys)
+    assert code == 1 and "at most 200" in err
+    assert run(["people", "add", "--name", "😀" * 200], st, capsys)[0] == 0
+
+
+def test_people_list_tells_the_two_kinds_of_admin_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    st = settings_for(tmp_path, admin_telegram_ids=[777])
+    run(["org", "init", "--name", "อบต.บางไทรป่า"], st, capsys)
+    run(["people", "add", "--name", "ปลัด", "--telegram-id", "777"], st, capsys)
+    run(["people", "add", "--name", "ธุรการ", "--telegram-id", "778", "--admin"], st, capsys)
+    _, out, _ = run(["people", "list"], st, capsys)
+    assert "ปลัด	-	deployment admin active" in out and "ธุรการ	-	admin active" in out
