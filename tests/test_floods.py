@@ -141,3 +141,19 @@ async def test_one_chat_is_answered_in_the_order_it_wrote(db: Database) -> None:
             assert len(said) == 4
             assert said[1].startswith("🤖 ITA disclosure bot") and said[3].startswith("🤖 บอท")
             assert "English" in text_of(emu.sent_messages(ANALYST.id)[:1])
+
+
+async def test_the_gate_forgets_idle_senders() -> None:
+    from bot.telegram import updates
+
+    clock = FakeClock(datetime(2026, 11, 26, tzinfo=UTC))
+
+    async def nobody(uid: int) -> bool:
+        return False
+
+    gate = SenderGate(clock, nobody)
+    for uid in range(updates.MAX_SENDERS + 1):
+        await gate.admit(uid)
+    clock.advance(seconds=61)
+    await gate.admit(-1)
+    assert len(gate._seen) == 1

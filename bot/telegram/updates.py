@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60.0
 KNOWN_TTL_SECONDS = 60.0  # how long "registered or not" is remembered per sender
 MAX_WAITING = 10_000  # updates that may wait in this process (PTB's semaphore)
+MAX_SENDERS = 10_000  # senders remembered before idle ones are forgotten
 
 IsRegistered = Callable[[int], Awaitable[bool]]
 
@@ -64,12 +65,12 @@ class SenderGate:
         if sender is None:
             return True
         now = self.clock.monotonic()
+        self._forget_idle(now)
         stamps = self._window(sender, now)
         if len(stamps) >= self.staff_per_minute or (
             len(stamps) >= self.stranger_per_minute and not await self._registered(sender, now)
         ):
             self.dropped += 1
-            self._forget_idle(now)
             return False
         stamps.append(now)
         return True
@@ -83,8 +84,8 @@ class SenderGate:
         return registered
 
     def _forget_idle(self, now: float) -> None:
-        """Keep memory bounded under a flood of many senders."""
-        if len(self._seen) > 10_000:
+        """Keep memory bounded: past 10,000 senders, forget those idle for a minute."""
+        if len(self._seen) > MAX_SENDERS:
             for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= WINDOW_SECONDS]:
                 del self._seen[key]
             for key in [k for k, v in self._known.items() if now - v[1] >= KNOWN_TTL_SECONDS]:
