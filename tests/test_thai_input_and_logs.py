@@ -68,6 +68,7 @@ async def test_the_token_is_in_no_log_at_any_level(
 ) -> None:
     w = await chat_world(db)
     caplog.set_level(logging.DEBUG)  # every logger, every level
+    caplog.set_level(logging.DEBUG, logger="httpx")  # python -m bot run quietens it below DEBUG
     with BotApiEmulator(token=TOKEN, clock=w.clock.monotonic) as emu:
         w.ctx.settings = w.ctx.settings.model_copy(update={"bot_token": SecretStr(TOKEN)})
         async with chat_harness(w, emu) as h:
