@@ -90,13 +90,38 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
 # -- catalogue ------------------------------------------------------------------------------
 
 
+def write_catalogue(out: Path, text: str, *, force: bool, now: datetime) -> str:
+    """Write a catalogue file; never over another one without ``force``, and keep a backup."""
+    if out.exists():
+        old = out.read_text(encoding="utf-8")
+        if old == text:
+            return f"{out} already holds this catalogue: unchanged"
+        if not force:
+            raise CatalogueError(
+                out, None, "exists and differs: not overwritten (use --force; a backup is kept)"
+            )
+        backup = out.with_name(f"{out.name}.{now:%Y%m%d-%H%M%S}.bak")
+        backup.write_text(old, encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
+        return f"wrote {out} (the previous one is in {backup})"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return f"wrote {out}"
+
+
 def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.catalogue.importer import import_seed, render_catalogue
+    from bot.catalogue.importer import DEFAULT_CORRECTIONS, import_seed, plural, render_catalogue
 
     kwargs = {"aliases": args.aliases} if args.aliases else {}
-    result = import_seed(args.file, **kwargs)
-    for fix in result.fixes:
-        _err(f"fixed: {fix}")
+    corrections = None if args.no_corrections else (args.corrections or DEFAULT_CORRECTIONS)
+    result = import_seed(
+        args.file,
+        corrections=corrections,
+        expect_items=args.items if args.items is not None else True,
+        **kwargs,
+    )
+    for line in result.report():
+        _err(line)
     text = render_catalogue(result)
     out = (
         Path(args.out)
@@ -105,13 +130,14 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Cl
     )
     if str(out) == "-":
         _out(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        _err(
-            f"wrote {out}: {len(result.catalogue.items)} items, "
-            f"{len(result.catalogue.activities)} activities, {len(result.fixes)} fixes"
-        )
+        return 0
+    done = write_catalogue(out, text, force=args.force, now=clock.now().astimezone(settings.tz))
+    cat = result.catalogue
+    _err(
+        f"{done}: {len(cat.items)} items, {len(cat.activities)} activities, "
+        f"{len(result.fixes)} fixes, {len(result.corrections)} corrections, "
+        f"{plural(len(result.warnings), 'warning')}"
+    )
     return 0
 
 
@@ -480,6 +506,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="where to write (default data/catalogue/ita-<fy>.yaml; - for stdout)"
     )
     imp.add_argument("--aliases", help="alias tables (default data/aliases.yaml)")
+    imp.add_argument(
+        "--corrections", help="the document's corrections (default data/corrections.yaml)"
+    )
+    imp.add_argument("--no-corrections", action="store_true", help="apply no corrections")
+    imp.add_argument(
+        "--items", type=int, help="how many items the document must have (default: its edition's)"
+    )
+    imp.add_argument(
+        "--force", action="store_true", help="overwrite an existing catalogue (keeps a backup)"
+    )
     imp.set_defaults(func=cmd_catalogue_import)
     chk = cat_sub.add_parser("check", help="validate a catalogue YAML")
     chk.add_argument("file")

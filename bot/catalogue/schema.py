@@ -18,6 +18,7 @@ ROLE_KEY = r"^[a-z][a-z0-9_]*$"
 
 class FrequencyKind(StrEnum):
     MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
     SEMIANNUAL = "semiannual"
     YEARLY = "yearly"
     AT_LEAST_YEARLY = "at_least_yearly"
@@ -75,6 +76,8 @@ class Rule(_Strict):
 
     monthly_due_day: int | None = Field(default=None, ge=1, le=31)
     monthly_months_after: int | None = Field(default=None, ge=0, le=3)
+    quarterly_due_day: int | None = Field(default=None, ge=1, le=31)
+    quarterly_months_after: int | None = Field(default=None, ge=0, le=3)
     semiannual_due: tuple[DueDate, DueDate] | None = None
     yearly_due: DueDate | None = None
     change_due_working_days: int | None = Field(default=None, ge=1, le=60)
@@ -92,10 +95,22 @@ class Item(_Strict):
     publish: str
     frequency: Frequency
     rule: Rule | None = None
+    # other roles the source names for a stage ("นักวิเคราะห์/นิติกร", a fourth role column);
+    # the stage's own role above is the one reminded and accountable
+    co_roles: dict[Stage, tuple[str, ...]] = Field(default_factory=dict)
 
     @property
     def number(self) -> int:
         return int(self.code[1:])
+
+    @model_validator(mode="after")
+    def _co_roles_of_chain_stages(self) -> Item:
+        for stage, more in self.co_roles.items():
+            if stage is Stage.CONFIRM:
+                raise ValueError(f"{self.code}: co_roles are for prepare, collect or publish")
+            if self.stage_roles()[stage] in more:
+                raise ValueError(f"{self.code}: {stage.value} names its own role twice")
+        return self
 
     def stage_roles(self) -> dict[Stage, str]:
         return {
@@ -110,9 +125,16 @@ class Activity(_Strict):
     title: str = Field(min_length=1)
     steps: tuple[str, ...] = ()
     responsible: str
-    due: MonthRef
+    due: MonthRef  # the month it is due in (its last day, unless ``within_days`` says otherwise)
     report_quarter: int = Field(ge=1, le=4)
     rule: Rule | None = None
+    starts: MonthRef | None = Field(
+        default=None, description="a span's first month (ต.ค.๖๔ – ก.ย.๖๕)"
+    )
+    within_days: int | None = Field(
+        default=None, ge=1, le=365, description="ภายใน ๓๐ วัน: due that many days after 1 October"
+    )
+    due_phrase: str | None = Field(default=None, description="the source's wording, if not a month")
 
 
 class Measure(_Strict):
@@ -164,6 +186,10 @@ class Catalogue(_Strict):
             for stage, role in it.stage_roles().items():
                 if role not in keys:
                     raise ValueError(f"{it.code}: unknown role {role!r} for {stage.value}")
+            for stage, more in it.co_roles.items():
+                for role in more:
+                    if role not in keys:
+                        raise ValueError(f"{it.code}: unknown role {role!r} for {stage.value}")
         for m in self.measures:
             if m.code in codes:
                 raise ValueError(f"duplicate measure {m.code}")

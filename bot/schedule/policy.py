@@ -19,6 +19,9 @@ class SchedulePolicy(BaseModel):
     # when each frequency falls due
     monthly_due_day: int = Field(default=10, ge=1, le=31)
     monthly_months_after: int = Field(default=1, ge=0, le=3)
+    # a quarterly report (รายไตรมาส) is due on the 15th of the month after its quarter
+    quarterly_due_day: int = Field(default=15, ge=1, le=31)
+    quarterly_months_after: int = Field(default=1, ge=0, le=3)
     semiannual_due: tuple[DueDate, DueDate] = (
         DueDate(month=4, day=30),
         DueDate(month=10, day=31, fy_offset=1),

@@ -3,11 +3,13 @@
 Defaults (BRIEF.md), each overridable per item and globally:
 
 * monthly — one per month, due on the 10th of the next month;
+* quarterly — one per quarter (ไตรมาส), due on the 15th of the month after it;
 * every 6 months — H1 (Oct–Mar) due 30 Apr, H2 (Apr–Sep) due 31 Oct;
 * yearly / at least yearly — one per fiscal year, due 31 Dec;
 * on change — a quarterly ``confirm`` stage by the preparer, due on the quarter's last
   day; a reported change opens an occurrence due in 3 working days;
-* the measures' activities — one-off, due on the last day of their month.
+* the measures' activities — one-off, due on the last day of their month (or, for
+  "ภายใน ๓๐ วัน", that many days after the fiscal year starts).
 
 A due date on a non-working day moves back to the previous working day.  Stage
 deadlines count back from that: prepare 5 working days, collect 2, publish 0.
@@ -17,7 +19,7 @@ An occurrence belongs to the fiscal year of the period it covers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from bot.catalogue.schema import Activity, Catalogue, DueDate, FrequencyKind, Item, Stage
@@ -27,6 +29,7 @@ from bot.schedule.fiscal import (
     fiscal_months,
     fiscal_year,
     fy_month_date,
+    fy_start,
     half_period,
     month_end,
     month_period,
@@ -135,6 +138,12 @@ def plan_item(
             dy, dm = add_months(y, m, policy.monthly_months_after)
             nominal = date(dy, dm, min(policy.monthly_due_day, month_end(dy, dm).day))
             out.append(_full_chain(item, Kind.PERIODIC, period, nominal, cal, policy))
+    elif kind is FrequencyKind.QUARTERLY:
+        for q in (1, 2, 3, 4):
+            period = quarter_period(fy, q)
+            dy, dm = add_months(period.end.year, period.end.month, policy.quarterly_months_after)
+            nominal = date(dy, dm, min(policy.quarterly_due_day, month_end(dy, dm).day))
+            out.append(_full_chain(item, Kind.PERIODIC, period, nominal, cal, policy))
     elif kind is FrequencyKind.SEMIANNUAL:
         for h, due_spec in zip((1, 2), policy.semiannual_due, strict=True):
             out.append(
@@ -184,7 +193,10 @@ def plan_activity(
 ) -> PlannedOccurrence:
     """A measure's one-off activity: one stage, due on the last day of its month."""
     period = year_period(fy)
-    nominal = fy_month_date(fy, activity.due.month, 31, activity.due.fy_offset)
+    if activity.within_days is not None:
+        nominal = fy_start(fy) + timedelta(days=activity.within_days)
+    else:
+        nominal = fy_month_date(fy, activity.due.month, 31, activity.due.fy_offset)
     due = cal.on_or_before(nominal)
     stages = (StageDeadline(Stage.PREPARE, activity.responsible, due),)
     return PlannedOccurrence(activity.code, Kind.ACTIVITY, period, nominal, due, stages)
