@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
+from bot.catalogue.schema import Catalogue, Measure
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.schedule.fiscal import fiscal_year
@@ -141,8 +142,40 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Cl
     return 0
 
 
+def cmd_catalogue_adopt(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """An office follows an edition in a fiscal year; other years are not touched."""
+    from bot.services.adoption import adopt_for_offices, describe
+
+    shared = read_catalogue(args.file)
+    measures: tuple[Measure, ...] | None = None
+    if args.no_measures:
+        measures = ()
+    elif args.measures:
+        measures = read_catalogue(args.measures).measures
+
+    async def go(ctx: AppContext) -> int:
+        report = await adopt_for_offices(
+            ctx,
+            shared,
+            args.fy,
+            clock.now(),
+            org_id=args.org,
+            every_office=args.all,
+            measures=measures,
+        )
+        _out(describe(report))
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def read_catalogue(path: str) -> Catalogue:
+    """A catalogue file (YAML)."""
+    return load_catalogue(path)
+
+
 def cmd_catalogue_check(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    cat = load_catalogue(args.file)
+    cat = read_catalogue(args.file)
     _out(
         f"{args.file}: OK — {cat.edition}, {len(cat.items)} items, {len(cat.measures)} measures, "
         f"{len(cat.activities)} activities, {len(cat.roles)} roles\n"
@@ -188,7 +221,7 @@ def _safe_url(url: str) -> str:
 
 def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot.services.materialise import materialise
-    from bot.services.org import init_org
+    from bot.services.org import catalogue_for, init_org
     from bot.store.migrate import upgrade
 
     async def go(ctx: AppContext) -> int:
@@ -199,14 +232,21 @@ def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
             since = datetime.combine(
                 date.fromisoformat(normalise_digits(args.track_from)), time(0), tzinfo=settings.tz
             )
+        measures: tuple[Measure, ...] | None = None
+        if args.no_measures:
+            measures = ()
+        elif args.measures:
+            measures = read_catalogue(args.measures).measures
         async with ctx.db.transaction() as s:
-            org = await init_org(s, ctx, args.name, now, tracking_since=since)
+            org = await init_org(s, ctx, args.name, now, tracking_since=since, measures=measures)
             org_id, default = org.id, org.is_default
+            own = await catalogue_for(s, ctx, org_id, fiscal_year(now.astimezone(ctx.tz).date()))
+            activities = len(own.activities) if own else 0
         stats = await materialise(ctx, now, org_ids=[org_id])
         _out(
             f"office #{org_id} {args.name!r} created{' (the default office)' if default else ''}; "
             f"fiscal years {', '.join(map(str, stats.fiscal_years))}: {stats.created} occurrences, "
-            f"{stats.before_tracking} before tracking\n"
+            f"{stats.before_tracking} before tracking; its own measures: {activities} activities\n"
         )
         return 0
 
@@ -500,8 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cat = sub.add_parser("catalogue", help="import or check a duty catalogue")
     cat_sub = cat.add_subparsers(dest="catalogue_command", metavar="ACTION", required=True)
-    imp = cat_sub.add_parser("import", help="turn a seed document into a catalogue YAML")
-    imp.add_argument("file", help="the seed text, e.g. data/seed/000_c89b0b1080fe7d54.txt")
+    imp = cat_sub.add_parser(
+        "import", help="turn a seed document (or an exported XLSX) into a catalogue YAML"
+    )
+    imp.add_argument(
+        "file", help="the seed text (data/seed/000_c89b0b1080fe7d54.txt) or a table .xlsx"
+    )
     imp.add_argument(
         "--out", help="where to write (default data/catalogue/ita-<fy>.yaml; - for stdout)"
     )
@@ -520,6 +564,18 @@ def build_parser() -> argparse.ArgumentParser:
     chk = cat_sub.add_parser("check", help="validate a catalogue YAML")
     chk.add_argument("file")
     chk.set_defaults(func=cmd_catalogue_check)
+    ado = cat_sub.add_parser("adopt", help="an office follows a catalogue in one fiscal year")
+    ado.add_argument("file", help="the edition's catalogue, e.g. data/catalogue/ita-2565.yaml")
+    ado.add_argument("--fy", type=int, required=True, help="BE fiscal year, e.g. 2571")
+    who = ado.add_mutually_exclusive_group()
+    who.add_argument("--org", type=int, help="the office's id (default: the default office)")
+    who.add_argument(
+        "--all", action="store_true", help="every office (each keeps its own measures)"
+    )
+    mea = ado.add_mutually_exclusive_group()
+    mea.add_argument("--measures", help="the office's own measures from this catalogue file")
+    mea.add_argument("--no-measures", action="store_true", help="the office has no measures")
+    ado.set_defaults(func=cmd_catalogue_adopt)
 
     db = sub.add_parser("db", help="the database")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -535,6 +591,13 @@ def build_parser() -> argparse.ArgumentParser:
     oi.add_argument(
         "--track-from", help="YYYY-MM-DD; default now. Earlier deadlines count as 'before tracking'"
     )
+    om = oi.add_mutually_exclusive_group()
+    om.add_argument(
+        "--measures",
+        help="the office's own measures from this catalogue file (default: the configured "
+        "catalogue's, if it is this office's)",
+    )
+    om.add_argument("--no-measures", action="store_true", help="the office has no measures yet")
     oi.set_defaults(func=cmd_org_init)
     op = org_sub.add_parser(
         "include-past", help="also track (and remind) what fell due before tracking began"

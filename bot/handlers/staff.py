@@ -211,7 +211,7 @@ async def item(turn: Turn, context: Context) -> None:
     if cat is None or (cat.item(code) is None and cat.activity(code) is None):
         turn.say(turn.t("item.unknown", code=code[:12], n=len(cat.items) if cat else 43))
         return
-    hist = await item_history(turn.session, turn.person.org_id, code, fy)
+    hist = await item_history(turn.session, turn.person.org_id, code, fy, edition=cat.edition)
     turn.say_lines(render_item(turn, cat, code, fy, hist))
 
 

@@ -25,11 +25,12 @@ from bot.schedule.fiscal import Period, fiscal_year, fy_month_date, parse_period
 from bot.schedule.thai import normalise_digits
 from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
-from bot.services.org import catalogue_for, current_catalogue
+from bot.services.org import catalogue_by_id, catalogue_for, current_catalogue
 from bot.services.reminders import head_keys
 from bot.services.views import Summary, owner_role, summarise
 from bot.store import repo
 from bot.store.models import (
+    CatalogueVersion,
     DigestLog,
     OccStatus,
     Occurrence,
@@ -252,14 +253,19 @@ def _on_change_readiness(code: str, occs: list[Occurrence], today: date) -> Item
 async def readiness(
     session: AsyncSession, ctx: AppContext, org_id: int, catalogue: Catalogue, today: date
 ) -> Readiness:
-    """:func:`assess_readiness` over this and the previous fiscal year's occurrences."""
+    """:func:`assess_readiness` over this and the previous fiscal year's occurrences of
+    the catalogue's own items: evidence of another edition's item with the same number
+    is that item's, not this one's."""
     fy = fiscal_year(today)
     codes = [i.code for i in catalogue.items]
     occs = await session.scalars(
-        select(Occurrence).where(
+        select(Occurrence)
+        .join(CatalogueVersion, CatalogueVersion.id == Occurrence.catalogue_id)
+        .where(
             Occurrence.org_id == org_id,
             Occurrence.fiscal_year.in_((fy - 1, fy)),
             Occurrence.code.in_(codes),
+            CatalogueVersion.edition == catalogue.edition,
         )
     )
     window = next_oit_window(today, ctx.settings.oit_window)
@@ -593,6 +599,14 @@ class _Catalogues:
     def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int) -> None:
         self.session, self.ctx, self.org_id = session, ctx, org_id
         self._cats: dict[int, Catalogue] = {}
+        self._versions: dict[int, Catalogue] = {}
+
+    async def of(self, occ: Occurrence) -> Catalogue:
+        """The occurrence's own catalogue (its item's edition)."""
+        if occ.catalogue_id not in self._versions:
+            cat = await catalogue_by_id(self.session, self.ctx, occ.catalogue_id)
+            self._versions[occ.catalogue_id] = cat or await self.get(occ.fiscal_year)
+        return self._versions[occ.catalogue_id]
 
     async def get(self, fy: int) -> Catalogue:
         if fy not in self._cats:
@@ -648,7 +662,7 @@ async def report_data(
     cats = _Catalogues(session, ctx, org_id)
     rows: dict[int, ReportRow] = {}
     for o in occs:
-        cat = await cats.get(o.fiscal_year)
+        cat = await cats.of(o)
         result, days = classify(o, as_of, tz_now)
         owner = owner_role(o) or NO_ROLE
         item = cat.item(o.code)

@@ -25,7 +25,7 @@ from bot.schedule.rules import Kind, plan_change
 from bot.services.access import Scope
 from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
-from bot.services.org import catalogue_for
+from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
 from bot.services.reminders import person_fmt
 from bot.store import repo
@@ -69,7 +69,7 @@ async def role_name(session: AsyncSession, key: str | None) -> str:
 
 
 async def title_of(session: AsyncSession, ctx: AppContext, occ: Occurrence) -> str:
-    cat = await catalogue_for(session, ctx, occ.org_id, occ.fiscal_year)
+    cat = await catalogue_by_id(session, ctx, occ.catalogue_id)  # its own item's edition
     return cat.title_of(occ.code) if cat else occ.code
 
 
@@ -393,9 +393,10 @@ class Chain:
         today = self.now.astimezone(self.ctx.tz).date()
         from bot.schedule.fiscal import fiscal_year
 
-        cat = await catalogue_for(self.s, self.ctx, org_id, fiscal_year(today))
+        adopted = await repo.adopted_catalogue(self.s, org_id, fiscal_year(today))
+        cat = self.ctx.catalogue_from_text(adopted.sha256, adopted.content) if adopted else None
         item = cat.item(code) if cat else None
-        if item is None or item.frequency.kind is not FrequencyKind.ON_CHANGE:
+        if adopted is None or item is None or item.frequency.kind is not FrequencyKind.ON_CHANGE:
             return Outcome(False, "act.not_found")
         roles = set(item.stage_roles().values())
         if not self.scope.administers(org_id) and not roles & set(
@@ -445,6 +446,7 @@ class Chain:
         occ = Occurrence(
             org_id=org_id,
             fiscal_year=planned.fiscal_year,
+            catalogue_id=adopted.id,
             code=item.code,
             kind=Kind.CHANGE.value,
             period_key=planned.period.key,

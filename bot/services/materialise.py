@@ -1,9 +1,15 @@
 """Materialisation: the catalogue's occurrences of a fiscal year become rows.
 
 Idempotent: running it again creates nothing new.  The current and the next fiscal
-year are kept materialised, so the next year appears by itself before 1 October.  A
-changed catalogue or policy re-derives the deadlines of stages not yet done, and
-records that in the history; completed stages and occurrences are never touched.
+year are kept materialised, so the next year appears by itself before 1 October.
+
+Each office plans each fiscal year from the catalogue it adopted for that year
+(``python -m bot catalogue adopt``); the configured catalogue is only the default for
+a year not adopted yet, and adopting it then pins it.  A changed catalogue version of
+the same edition, or a changed policy, re-derives the deadlines of stages not yet
+done, and records that in the history; completed stages and occurrences are never
+touched.  When a year changes edition, the old edition's rows nobody acted on are
+removed (they were only a plan); rows with history stay with their own item.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, delete, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +27,13 @@ from bot.schedule.fiscal import fiscal_year
 from bot.schedule.reminders import next_slot
 from bot.schedule.rules import Kind, PlannedOccurrence, plan_fiscal_year
 from bot.services.context import AppContext
-from bot.services.org import adopt, store_catalogue
+from bot.services.org import (
+    adopt,
+    compose,
+    configured_catalogue,
+    office_measures,
+    store_version,
+)
 from bot.store.db import insert_ignoring_conflicts
 from bot.store.models import (
     CatalogueVersion,
@@ -34,7 +46,8 @@ from bot.store.models import (
 
 CHAIN = (Stage.PREPARE.value, Stage.COLLECT.value, Stage.PUBLISH.value)
 OCCURRENCE = Occurrence.__table__
-OCCURRENCE_KEY = ["org_id", "code", "period_key"]
+OCCURRENCE_KEY = ["org_id", "catalogue_id", "code", "period_key"]
+UNTOUCHED = (OccStatus.OPEN.value, OccStatus.BEFORE_TRACKING.value)
 
 
 @dataclass
@@ -44,6 +57,8 @@ class MaterialiseStats:
     rescheduled: int = 0
     withdrawn: int = 0
     before_tracking: int = 0
+    removed: int = 0  # plans of another edition nobody had acted on
+    kept: int = 0  # another edition's occurrences with history, kept with their own item
     fiscal_years: list[int] = field(default_factory=list)
 
     def add(self, other: MaterialiseStats) -> None:
@@ -51,6 +66,21 @@ class MaterialiseStats:
         self.rescheduled += other.rescheduled
         self.withdrawn += other.withdrawn
         self.before_tracking += other.before_tracking
+        self.removed += other.removed
+        self.kept += other.kept
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """What planning needs of a stored catalogue version (safe to share across sessions)."""
+
+    id: int
+    sha256: str
+    edition: str
+
+    @classmethod
+    def of(cls, row: CatalogueVersion) -> VersionRef:
+        return cls(row.id, row.sha256, row.edition)
 
 
 def _stage_columns(planned: PlannedOccurrence) -> dict[str, Any]:
@@ -79,6 +109,34 @@ class _Templates:
         self._plans: dict[tuple[str, int], list[PlannedOccurrence]] = {}
         self._rows: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._inserts: dict[str, _BulkInsert] = {}
+        self._versions: dict[int, tuple[VersionRef, Catalogue]] = {}
+        self._defaults: dict[str, tuple[VersionRef, Catalogue]] = {}
+
+    async def version(self, session: AsyncSession, version_id: int) -> tuple[VersionRef, Catalogue]:
+        """An adopted version, read once per run however many offices adopted it."""
+        if version_id not in self._versions:
+            row = await session.get(CatalogueVersion, version_id)
+            assert row is not None  # org_catalogue.catalogue_id is a foreign key
+            self._versions[version_id] = (
+                VersionRef.of(row),
+                self.ctx.catalogue_from_text(row.sha256, row.content),
+            )
+        return self._versions[version_id]
+
+    async def default(
+        self, session: AsyncSession, org_id: int, fy: int
+    ) -> tuple[VersionRef, Catalogue]:
+        """A year the office has not adopted: the configured catalogue's list with the
+        office's own measures (those of its latest year before), adopted from now on."""
+        measures = await office_measures(session, self.ctx, org_id, fy)
+        key = "|".join(m.model_dump_json() for m in measures)
+        if key not in self._defaults:
+            cat = compose(configured_catalogue(self.ctx), measures)
+            row = await store_version(session, cat, self.now)
+            self._defaults[key] = (VersionRef.of(row), cat)
+        ref, cat = self._defaults[key]
+        await adopt(session, org_id, fy, ref.id, self.now)
+        return ref, cat
 
     def insert(self, session: AsyncSession) -> _BulkInsert:
         dialect = session.get_bind().dialect
@@ -86,24 +144,25 @@ class _Templates:
             self._inserts[dialect.name] = _BulkInsert(session, dialect)
         return self._inserts[dialect.name]
 
-    def plan(self, sha: str, catalogue: Catalogue, fy: int) -> list[PlannedOccurrence]:
-        key = (sha, fy)
+    def plan(self, version: VersionRef, catalogue: Catalogue, fy: int) -> list[PlannedOccurrence]:
+        key = (version.sha256, fy)
         if key not in self._plans:
             self._plans[key] = plan_fiscal_year(
                 catalogue, fy, self.ctx.calendar(fy), self.ctx.policy
             )
         return self._plans[key]
 
-    def rows(self, sha: str, catalogue: Catalogue, fy: int) -> list[dict[str, Any]]:
-        key = (sha, fy)
+    def rows(self, version: VersionRef, catalogue: Catalogue, fy: int) -> list[dict[str, Any]]:
+        key = (version.sha256, fy)
         if key not in self._rows:
             cal, policy, tz, now = self.ctx.calendar(fy), self.ctx.policy, self.ctx.tz, self.now
             out = []
-            for p in self.plan(sha, catalogue, fy):
+            for p in self.plan(version, catalogue, fy):
                 first = p.stages[0]
                 out.append(
                     {
                         "fiscal_year": p.fiscal_year,
+                        "catalogue_id": version.id,
                         "code": p.code,
                         "kind": p.kind.value,
                         "period_key": p.period.key,
@@ -198,11 +257,51 @@ async def _insert_rows(
     return len(batch), before
 
 
+async def _retire(
+    session: AsyncSession, rows: list[Occurrence], edition: str, now: datetime
+) -> tuple[int, int]:
+    """Another edition's occurrences of a year that changed edition: the plans nobody
+    acted on go, the ones with history stay with their own item (open ones withdrawn)."""
+    acted = set(
+        await session.scalars(
+            select(StageEvent.occurrence_id)
+            .where(StageEvent.occurrence_id.in_([o.id for o in rows]))
+            .distinct()
+        )
+    )
+    plans = [o.id for o in rows if o.id not in acted and o.status in UNTOUCHED]
+    if plans:
+        await session.execute(
+            delete(Occurrence)
+            .where(Occurrence.id.in_(plans))
+            .execution_options(synchronize_session=False)
+        )
+    for occ in rows:
+        if occ.id in plans:
+            session.expunge(occ)
+        elif occ.status in UNTOUCHED:
+            occ.status = OccStatus.CANCELLED.value
+            occ.next_remind_at = None
+            occ.updated_at = now
+            session.add(
+                StageEvent(
+                    org_id=occ.org_id,
+                    occurrence_id=occ.id,
+                    at=now,
+                    action="withdrawn",
+                    stage=occ.stage,
+                    note=f"the year now follows {edition}",
+                )
+            )
+    return len(plans), len(rows) - len(plans)
+
+
 async def _reconcile(
     session: AsyncSession,
     ctx: AppContext,
     org: Organisation,
     fy: int,
+    version: VersionRef,
     planned: list[PlannedOccurrence],
     templates: list[dict[str, Any]],
     now: datetime,
@@ -210,12 +309,21 @@ async def _reconcile(
     bulk: _BulkInsert,
 ) -> MaterialiseStats:
     stats = MaterialiseStats()
-    existing = {
-        (o.code, o.period_key): o
-        for o in await session.scalars(
-            select(Occurrence).where(Occurrence.org_id == org.id, Occurrence.fiscal_year == fy)
-        )
-    }
+    existing: dict[tuple[str, str], Occurrence] = {}
+    other: list[Occurrence] = []
+    for occ, edition in await session.execute(
+        select(Occurrence, CatalogueVersion.edition)
+        .join(CatalogueVersion, CatalogueVersion.id == Occurrence.catalogue_id)
+        .where(Occurrence.org_id == org.id, Occurrence.fiscal_year == fy)
+    ):
+        if edition == version.edition:  # the same items, maybe of another version
+            occ.catalogue_id = version.id
+            existing[(occ.code, occ.period_key)] = occ
+        else:
+            other.append(occ)
+    if other:
+        stats.removed, stats.kept = await _retire(session, other, version.edition, now)
+    await session.flush()  # the key's catalogue_id, before inserting what is missing
     missing = [t for t in templates if (t["code"], t["period_key"]) not in existing]
     stats.created, stats.before_tracking = await _insert_rows(session, bulk, org, missing, tracking)
     wanted = {(p.code, p.period.key): p for p in planned}
@@ -302,18 +410,17 @@ async def materialise_org(
     fy: int,
     now: datetime,
     *,
-    version: CatalogueVersion,
+    version: VersionRef,
     catalogue: Catalogue,
     templates: _Templates,
     count: int | None = None,
 ) -> MaterialiseStats:
-    """Bring one office's fiscal year in line with its catalogue and the policy.
+    """Bring one office's fiscal year in line with the catalogue it adopted and the policy.
 
     ``count``: how many occurrences of ``fy`` the office has, if the caller read it in
     this transaction already."""
-    await adopt(session, org.id, fy, version, now)
     tracking = org.tracking_since.astimezone(ctx.tz).date()
-    rows = templates.rows(version.sha256, catalogue, fy)
+    rows = templates.rows(version, catalogue, fy)
     if count is None:
         count = await session.scalar(_count_of(org.id, fy))
     if not count:  # a fresh year: one bulk insert, nothing to compare
@@ -321,9 +428,9 @@ async def materialise_org(
             session, templates.insert(session), org, rows, tracking
         )
         return MaterialiseStats(created=created, before_tracking=before)
-    plan = templates.plan(version.sha256, catalogue, fy)
+    plan = templates.plan(version, catalogue, fy)
     return await _reconcile(
-        session, ctx, org, fy, plan, rows, now, tracking, templates.insert(session)
+        session, ctx, org, fy, version, plan, rows, now, tracking, templates.insert(session)
     )
 
 
@@ -374,20 +481,25 @@ async def materialise(
     org_ids: list[int] | None = None,
     fiscal_years: list[int] | None = None,
 ) -> MaterialiseStats:
-    """The daily job: the current and next fiscal year of every office, one transaction per office."""
+    """The daily job: the current and next fiscal year of every office, one transaction
+    per office, each year from the catalogue the office adopted for it."""
     fy = fiscal_year(now.astimezone(ctx.tz).date())
     years = fiscal_years or [fy, fy + 1]
     total = MaterialiseStats(fiscal_years=years)
     templates = _Templates(ctx, now)
     async with ctx.db.transaction() as s:
-        version, catalogue = await store_catalogue(s, ctx, now)
         ids = org_ids or list(await s.scalars(select(Organisation.id).order_by(Organisation.id)))
     for org_id in ids:
         async with ctx.db.transaction() as s:
             office = await _load_office(s, org_id, years)
             if office is None:
                 continue
+            adopted = {a.fiscal_year: a.catalogue_id for a in office.adoptions}
             for y in years:
+                if y in adopted:
+                    version, catalogue = await templates.version(s, adopted[y])
+                else:
+                    version, catalogue = await templates.default(s, org_id, y)
                 total.add(
                     await materialise_org(
                         s,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import Catalogue
+from bot.catalogue.loader import dump_catalogue
+from bot.catalogue.schema import Catalogue, Measure
 from bot.schedule.fiscal import fiscal_year
 from bot.services.context import AppContext
 from bot.store import repo
@@ -33,33 +38,55 @@ async def upsert_roles(session: AsyncSession, catalogue: Catalogue) -> None:
     await session.flush()
 
 
-async def store_catalogue(
-    session: AsyncSession, ctx: AppContext, now: datetime
-) -> tuple[CatalogueVersion, Catalogue]:
-    """The configured catalogue as a stored version (added once per distinct content)."""
-    text, sha = ctx.configured_catalogue_text()
-    cat = ctx.catalogue_from_text(sha, text)
+def compose(shared: Catalogue, measures: Sequence[Measure]) -> Catalogue:
+    """An edition's shared OIT list (items and roles) with one office's own measures."""
+    data = shared.model_dump(mode="json")
+    data["measures"] = [m.model_dump(mode="json") for m in measures]
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        msg = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise OrgError(f"the office's measures do not fit {shared.edition}: {msg}") from None
+
+
+async def store_version(session: AsyncSession, cat: Catalogue, now: datetime) -> CatalogueVersion:
+    """``cat`` as a stored version, its canonical YAML added once per distinct content."""
+    text = dump_catalogue(cat)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     row = await session.scalar(select(CatalogueVersion).where(CatalogueVersion.sha256 == sha))
     if row is None:
         row = CatalogueVersion(edition=cat.edition, sha256=sha, content=text, created_at=now)
         session.add(row)
         await session.flush()
     await upsert_roles(session, cat)
-    return row, cat
+    return row
+
+
+def configured_catalogue(ctx: AppContext) -> Catalogue:
+    text, sha = ctx.configured_catalogue_text()
+    return ctx.catalogue_from_text(sha, text)
+
+
+async def store_catalogue(
+    session: AsyncSession, ctx: AppContext, now: datetime
+) -> tuple[CatalogueVersion, Catalogue]:
+    """The configured catalogue, as it is (with its measures), as a stored version."""
+    cat = configured_catalogue(ctx)
+    return await store_version(session, cat, now), cat
 
 
 async def adopt(
-    session: AsyncSession, org_id: int, fy: int, version: CatalogueVersion, now: datetime
+    session: AsyncSession, org_id: int, fy: int, version_id: int, now: datetime
 ) -> bool:
-    """Adopt ``version`` for ``fy``; True if that changed anything."""
+    """Adopt catalogue version ``version_id`` for ``fy``; True if that changed anything."""
     current = await session.get(OrgCatalogue, (org_id, fy))
     if current is None:
         session.add(
-            OrgCatalogue(org_id=org_id, fiscal_year=fy, catalogue_id=version.id, adopted_at=now)
+            OrgCatalogue(org_id=org_id, fiscal_year=fy, catalogue_id=version_id, adopted_at=now)
         )
         return True
-    if current.catalogue_id != version.id:
-        current.catalogue_id = version.id
+    if current.catalogue_id != version_id:
+        current.catalogue_id = version_id
         current.adopted_at = now
         return True
     return False
@@ -70,6 +97,81 @@ async def catalogue_for(
 ) -> Catalogue | None:
     row = await repo.adopted_catalogue(session, org_id, fy)
     return None if row is None else ctx.catalogue_from_text(row.sha256, row.content)
+
+
+async def catalogue_by_id(
+    session: AsyncSession, ctx: AppContext, catalogue_id: int
+) -> Catalogue | None:
+    """A stored version (the one an occurrence's item belongs to)."""
+    row = await session.get(CatalogueVersion, catalogue_id)
+    return None if row is None else ctx.catalogue_from_text(row.sha256, row.content)
+
+
+async def office_measures(
+    session: AsyncSession, ctx: AppContext, org_id: int, fy: int
+) -> tuple[Measure, ...]:
+    """The office's own measures for ``fy``: those it adopted for it, else its latest before."""
+    row = await session.scalar(
+        select(CatalogueVersion)
+        .join(OrgCatalogue, OrgCatalogue.catalogue_id == CatalogueVersion.id)
+        .where(OrgCatalogue.org_id == org_id, OrgCatalogue.fiscal_year <= fy)
+        .order_by(OrgCatalogue.fiscal_year.desc())
+        .limit(1)
+    )
+    if row is None:
+        return ()
+    return ctx.catalogue_from_text(row.sha256, row.content).measures
+
+
+_OFFICE_PREFIXES = {
+    "อบต.": "องค์การบริหารส่วนตำบล",
+    "อบจ.": "องค์การบริหารส่วนจังหวัด",
+    "ทต.": "เทศบาลตำบล",
+    "ทม.": "เทศบาลเมือง",
+    "ทน.": "เทศบาลนคร",
+}
+
+
+def same_office(name: str, organisation: str | None) -> bool:
+    """Whether an office's name is the catalogue's ``organisation`` (อบต.X = องค์การบริหารส่วนตำบลX)."""
+
+    def key(text: str) -> str:
+        text = "".join(text.split())
+        for short, full in _OFFICE_PREFIXES.items():
+            if text.startswith(short):
+                return full + text[len(short) :]
+        return text
+
+    return organisation is not None and key(name) == key(organisation)
+
+
+@dataclass(frozen=True)
+class Adoption:
+    version: CatalogueVersion
+    catalogue: Catalogue
+    previous: CatalogueVersion | None  # what the year followed before
+    changed: bool
+
+
+async def adopt_edition(
+    session: AsyncSession,
+    ctx: AppContext,
+    org: Organisation,
+    fy: int,
+    shared: Catalogue,
+    now: datetime,
+    *,
+    measures: Sequence[Measure] | None = None,
+) -> Adoption:
+    """The office follows ``shared``'s edition in ``fy``, with its own measures: ``measures``,
+    else those ``shared`` brings, else the ones it already had for that year."""
+    if measures is None:
+        measures = shared.measures or await office_measures(session, ctx, org.id, fy)
+    cat = compose(shared, measures)
+    previous = await repo.adopted_catalogue(session, org.id, fy)
+    version = await store_version(session, cat, now)
+    changed = await adopt(session, org.id, fy, version.id, now)
+    return Adoption(version, cat, previous, changed)
 
 
 async def current_catalogue(session: AsyncSession, ctx: AppContext, org_id: int) -> Catalogue:
@@ -95,8 +197,13 @@ async def init_org(
     now: datetime,
     *,
     tracking_since: datetime | None = None,
+    measures: Sequence[Measure] | None = None,
 ) -> Organisation:
-    """Create an office (the default one if it is the first), its units, and adopt the catalogue."""
+    """Create an office (the default one if it is the first), its units, and adopt the
+    configured catalogue for this fiscal year and the next.
+
+    An office's measures are its own: ``measures``, else the configured catalogue's if
+    it is this office's (its ``organisation``), else none."""
     if not name.strip():
         raise OrgError("the office needs a name")
     if len(name.strip()) > 200:
@@ -111,7 +218,11 @@ async def init_org(
     )
     session.add(org)
     await session.flush()
-    version, cat = await store_catalogue(session, ctx, now)
+    shared = configured_catalogue(ctx)
+    if measures is None:
+        measures = shared.measures if same_office(org.name, shared.organisation) else ()
+    cat = compose(shared, measures)
+    version = await store_version(session, cat, now)
     role_unit: dict[str, int] = {}
     for u in _default_units():
         unit = Unit(org_id=org.id, key=str(u["key"]), name=str(u["name"]))
@@ -123,7 +234,7 @@ async def init_org(
         session.add(OrgRole(org_id=org.id, role_key=r.key, unit_id=role_unit.get(r.key)))
     fy = fiscal_year(now.astimezone(ctx.tz).date())
     for y in (fy, fy + 1):
-        await adopt(session, org.id, y, version, now)
+        await adopt(session, org.id, y, version.id, now)
     await session.flush()
     return org
 

@@ -23,7 +23,7 @@ from bot.render import Fmt, Part, TaskLine, render_reminders
 from bot.schedule.reminders import is_working_time, next_slot
 from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
-from bot.services.org import catalogue_for
+from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
 from bot.store import repo
 from bot.store.models import OccStatus, Occurrence, Organisation, Person, Role
@@ -65,11 +65,12 @@ class _Titles:
         self._cats: dict[int, Catalogue | None] = {}
 
     async def title(self, occ: Occurrence) -> str:
-        if occ.fiscal_year not in self._cats:
-            self._cats[occ.fiscal_year] = await catalogue_for(
-                self.session, self.ctx, self.org_id, occ.fiscal_year
+        """The title in the occurrence's own catalogue (its item's edition)."""
+        if occ.catalogue_id not in self._cats:
+            self._cats[occ.catalogue_id] = await catalogue_by_id(
+                self.session, self.ctx, occ.catalogue_id
             )
-        cat = self._cats[occ.fiscal_year]
+        cat = self._cats[occ.catalogue_id]
         return cat.title_of(occ.code) if cat else occ.code
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalogue.schema import Catalogue
 from bot.render import TaskLine
 from bot.services.context import AppContext
-from bot.services.org import catalogue_for
+from bot.services.org import catalogue_by_id, catalogue_for
 from bot.store import repo
-from bot.store.models import OccStatus, Occurrence, Person, StageEvent
+from bot.store.models import CatalogueVersion, OccStatus, Occurrence, Person, StageEvent
 
 TASK_HORIZON_DAYS = 30
 
@@ -64,6 +64,7 @@ class _TitleCache:
     def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int) -> None:
         self.session, self.ctx, self.org_id = session, ctx, org_id
         self.cats: dict[int, Catalogue | None] = {}
+        self.versions: dict[int, Catalogue | None] = {}
 
     async def catalogue(self, fy: int) -> Catalogue | None:
         if fy not in self.cats:
@@ -71,7 +72,12 @@ class _TitleCache:
         return self.cats[fy]
 
     async def get(self, occ: Occurrence) -> str:
-        cat = await self.catalogue(occ.fiscal_year)
+        """The title in the occurrence's own catalogue (its item's edition)."""
+        if occ.catalogue_id not in self.versions:
+            self.versions[occ.catalogue_id] = await catalogue_by_id(
+                self.session, self.ctx, occ.catalogue_id
+            )
+        cat = self.versions[occ.catalogue_id]
         return cat.title_of(occ.code) if cat else occ.code
 
 
@@ -96,15 +102,20 @@ class ItemHistory:
     events: dict[int, list[StageEvent]]
 
 
-async def item_history(session: AsyncSession, org_id: int, code: str, fy: int) -> ItemHistory:
-    occs = list(
-        await session.scalars(
-            select(Occurrence)
-            .where(
-                Occurrence.org_id == org_id, Occurrence.code == code, Occurrence.fiscal_year == fy
-            )
-            .order_by(Occurrence.period_start, Occurrence.period_key)
+async def item_history(
+    session: AsyncSession, org_id: int, code: str, fy: int, *, edition: str | None = None
+) -> ItemHistory:
+    """``code``'s occurrences in ``fy``; of ``edition``'s item only, when given (another
+    edition's item with the same number has its own history)."""
+    query = select(Occurrence).where(
+        Occurrence.org_id == org_id, Occurrence.code == code, Occurrence.fiscal_year == fy
+    )
+    if edition is not None:
+        query = query.join(CatalogueVersion, CatalogueVersion.id == Occurrence.catalogue_id).where(
+            CatalogueVersion.edition == edition
         )
+    occs = list(
+        await session.scalars(query.order_by(Occurrence.period_start, Occurrence.period_key))
     )
     events: dict[int, list[StageEvent]] = defaultdict(list)
     if occs:

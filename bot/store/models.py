@@ -182,7 +182,8 @@ class CatalogueVersion(Base):
 
 
 class OrgCatalogue(Base):
-    """The catalogue an office adopted for a fiscal year."""
+    """The catalogue an office adopted for a fiscal year: the shared OIT list of an edition
+    with the office's own measures (``python -m bot catalogue adopt``)."""
 
     __tablename__ = "org_catalogue"
 
@@ -198,12 +199,14 @@ class Occurrence(Base):
     """One period of one item (or one activity): its deadlines and where it stands.
 
     ``current_*`` and ``next_remind_at`` are precomputed from the stage and the
-    deadlines, so the reminder tick is one indexed range scan.
+    deadlines, so the reminder tick is one indexed range scan.  ``catalogue_id`` is the
+    catalogue version whose item it is: an item is its edition and its code, so history
+    stays with it when another edition reuses the code.
     """
 
     __tablename__ = "occurrence"
     __table_args__ = (
-        UniqueConstraint("org_id", "code", "period_key", name="uq_occurrence_key"),
+        UniqueConstraint("org_id", "catalogue_id", "code", "period_key", name="uq_occurrence_key"),
         Index("ix_occurrence_org_fy", "org_id", "fiscal_year"),
         Index("ix_occurrence_next_remind", "next_remind_at"),
         Index("ix_occurrence_org_remind", "org_id", "next_remind_at"),
@@ -213,6 +216,7 @@ class Occurrence(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     fiscal_year: Mapped[int] = mapped_column(Integer)
+    catalogue_id: Mapped[int] = mapped_column(ForeignKey("catalogue_version.id"))
     code: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
     period_key: Mapped[str] = mapped_column(String(32))

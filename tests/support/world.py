@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.catalogue.loader import load_catalogue
+from bot.catalogue.schema import Measure
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.services.context import AppContext
@@ -56,12 +58,18 @@ async def make_world(
     *,
     start: datetime = DEFAULT_START,
     tracking_since: datetime | None = None,
+    measures: tuple[Measure, ...] | None = None,
     **settings: Any,
 ) -> World:
+    """An office that has the seed office's measures as its own (unless ``measures``)."""
     clock = FakeClock(start)
     ctx = AppContext(settings=test_settings(**settings), clock=clock, db=db)
+    if measures is None:
+        measures = load_catalogue(ctx.settings.catalogue_file).measures
     async with db.transaction() as s:
-        org = await init_org(s, ctx, "อบต.ทดสอบ", clock.now(), tracking_since=tracking_since)
+        org = await init_org(
+            s, ctx, "อบต.ทดสอบ", clock.now(), tracking_since=tracking_since, measures=measures
+        )
     return World(ctx=ctx, clock=clock, org=org)
 
 
