@@ -110,9 +110,32 @@ def write_catalogue(out: Path, text: str, *, force: bool, now: datetime) -> str:
     return f"wrote {out}"
 
 
+def _import_workbook(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """``catalogue import table.xlsx``: the spreadsheet back into catalogue YAML."""
+    from bot.catalogue.loader import dump_catalogue
+    from bot.catalogue.sheet import read_workbook
+
+    cat = read_workbook(args.file)
+    header = (
+        f"# Read by `python -m bot catalogue import` from {Path(args.file).name}.\n"
+        "# Edit freely; validated on load.\n\n"
+    )
+    text = dump_catalogue(cat, header=header)
+    out = Path(args.out) if args.out else Path("data/catalogue") / f"ita-{cat.fiscal_year}.yaml"
+    if str(out) == "-":
+        _out(text)
+        return 0
+    done = write_catalogue(out, text, force=args.force, now=clock.now().astimezone(settings.tz))
+    _err(f"{done}: {len(cat.items)} items, {len(cat.activities)} activities")
+    return 0
+
+
 def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot.catalogue.importer import DEFAULT_CORRECTIONS, import_seed, plural, render_catalogue
+    from bot.catalogue.sheet import is_workbook
 
+    if is_workbook(args.file):
+        return _import_workbook(args, settings, clock)
     kwargs = {"aliases": args.aliases} if args.aliases else {}
     corrections = None if args.no_corrections else (args.corrections or DEFAULT_CORRECTIONS)
     result = import_seed(
@@ -139,6 +162,23 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Cl
         f"{len(result.fixes)} fixes, {len(result.corrections)} corrections, "
         f"{plural(len(result.warnings), 'warning')}"
     )
+    return 0
+
+
+def cmd_catalogue_export(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """The catalogue as a spreadsheet (or YAML), to edit and import back."""
+    from bot.catalogue.loader import SHIPPED_CATALOGUE, dump_catalogue
+    from bot.catalogue.sheet import catalogue_workbook
+
+    source = args.file or settings.catalogue_file or SHIPPED_CATALOGUE
+    cat = read_catalogue(str(source))
+    data = dump_catalogue(cat).encode("utf-8") if args.format == "yaml" else catalogue_workbook(cat)
+    out = Path(args.out or f"catalogue-{cat.fiscal_year}.{args.format}")
+    if out.exists() and not args.force:
+        raise CatalogueError(out, None, "exists: not overwritten (use --force)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    _err(f"wrote {out}: {len(cat.items)} items, {len(cat.activities)} activities from {source}")
     return 0
 
 
@@ -170,8 +210,10 @@ def cmd_catalogue_adopt(args: argparse.Namespace, settings: Settings, clock: Clo
 
 
 def read_catalogue(path: str) -> Catalogue:
-    """A catalogue file (YAML)."""
-    return load_catalogue(path)
+    """A catalogue file: YAML, or a workbook written by ``catalogue export``."""
+    from bot.catalogue.sheet import is_workbook, read_workbook
+
+    return read_workbook(path) if is_workbook(path) else load_catalogue(path)
 
 
 def cmd_catalogue_check(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -561,10 +603,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="overwrite an existing catalogue (keeps a backup)"
     )
     imp.set_defaults(func=cmd_catalogue_import)
-    chk = cat_sub.add_parser("check", help="validate a catalogue YAML")
+    exp = cat_sub.add_parser("export", help="write a catalogue as a spreadsheet to edit")
+    exp.add_argument("file", nargs="?", help="default: the configured (or shipped) catalogue")
+    exp.add_argument("--format", choices=("xlsx", "yaml"), default="xlsx")
+    exp.add_argument("--out", help="default catalogue-<fy>.xlsx")
+    exp.add_argument("--force", action="store_true", help="overwrite an existing file")
+    exp.set_defaults(func=cmd_catalogue_export)
+    chk = cat_sub.add_parser("check", help="validate a catalogue (YAML or XLSX)")
     chk.add_argument("file")
     chk.set_defaults(func=cmd_catalogue_check)
-    ado = cat_sub.add_parser("adopt", help="an office follows a catalogue in one fiscal year")
+    ado = cat_sub.add_parser(
+        "adopt", help="an office follows a catalogue (YAML or XLSX) in one fiscal year"
+    )
     ado.add_argument("file", help="the edition's catalogue, e.g. data/catalogue/ita-2565.yaml")
     ado.add_argument("--fy", type=int, required=True, help="BE fiscal year, e.g. 2571")
     who = ado.add_mutually_exclusive_group()

@@ -15,14 +15,22 @@ SHIPPED_CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "catalogue" /
 
 
 class CatalogueError(ValueError):
-    """A catalogue (or its source) is malformed.  ``str()`` reads ``file:line: message``."""
+    """A catalogue (or its source) is malformed.  ``str()`` reads ``file:line: message``,
+    or ``file:sheet:row: message`` for a workbook."""
 
-    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
+    def __init__(
+        self, path: str | Path, line: int | None, message: str, *, sheet: str | None = None
+    ) -> None:
         self.path = str(path)
         self.line = line
+        self.sheet = sheet
         self.message = message
-        where = f"{self.path}:{line}" if line else self.path
+        where = self.path + (f":{sheet}" if sheet else "") + (f":{line}" if line else "")
         super().__init__(f"{where}: {message}")
+
+
+#: where each part of the data was written: a line of YAML, or a workbook's (sheet, row)
+Where = tuple[str | None, int]
 
 
 def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
@@ -40,9 +48,9 @@ def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...],
 _CODE_RE = re.compile(r"\b(O[1-9][0-9]*|M[1-9][0-9]*(?:\.[1-9][0-9]*)?)\b")
 
 
-def _line_of_code(data: Any, lines: dict[tuple[Any, ...], int], code: str) -> int | None:
+def _line_of_code(data: Any, lines: dict[tuple[Any, ...], Where], code: str) -> Where | None:
     """The line of the last entry with ``code`` (for a duplicate, the second one)."""
-    found: int | None = None
+    found: Where | None = None
     if not isinstance(data, dict):
         return None
     for i, it in enumerate(data.get("items") or []):
@@ -73,16 +81,23 @@ def parse_catalogue(text: str, path: str | Path = "<catalogue>") -> Catalogue:
         )
     lines: dict[tuple[Any, ...], int] = {}
     _line_map(node, (), lines)
+    return validate_catalogue(data, path, {k: (None, v) for k, v in lines.items()})
+
+
+def validate_catalogue(
+    data: Any, path: str | Path, where: dict[tuple[Any, ...], Where]
+) -> Catalogue:
+    """Validate catalogue data; an error names the file and where (``where``) the part was."""
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        line = None
+        at: Where | None = None
         for n in range(len(loc), 0, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
+            if loc[:n] in where:
+                at = where[loc[:n]]
                 break
         prefix = ""
         if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
@@ -94,12 +109,13 @@ def parse_catalogue(text: str, path: str | Path = "<catalogue>") -> Catalogue:
                 prefix += f"{field}: "
         elif loc:
             prefix = ".".join(str(p) for p in loc) + ": "
-        if line is None or not loc:
+        if at is None or not loc:
             m = _CODE_RE.search(msg)
             if m:
-                line = _line_of_code(data, lines, m.group(1)) or line
+                at = _line_of_code(data, where, m.group(1)) or at
         extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise CatalogueError(path, line, f"{prefix}{msg}{extra}") from None
+        sheet, line = at if at is not None else (None, None)
+        raise CatalogueError(path, line, f"{prefix}{msg}{extra}", sheet=sheet) from None
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
