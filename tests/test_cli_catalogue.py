@@ -122,6 +122,12 @@ def test_adopt_from_the_command_line(
     assert code == 0 and "its own measures: 4 activities" in out
     code, out, _ = run(["org", "init", "--name", "อบต.อื่น"], capsys, st)
     assert code == 0 and "its own measures: 0 activities" in out
+    code, out, _ = run(
+        ["org", "init", "--name", "เทศบาลตำบลหนึ่ง", "--measures", str(SHIPPED_CATALOGUE)],
+        capsys,
+        st,
+    )
+    assert code == 0 and "its own measures: 4 activities" in out
     # the exported table is the catalogue the office already follows
     code, out, _ = run(["catalogue", "adopt", str(table), "--fy", "2571"], capsys, st)
     assert code == 0 and "already follows ITA 2565" in out, out
@@ -142,3 +148,56 @@ def test_adopt_from_the_command_line(
         st,
     )
     assert code == 0 and "office #2 อบต.อื่น" in out and "0 activities of its own" in out
+    code, out, _ = run(
+        ["catalogue", "adopt", str(SHIPPED_CATALOGUE), "--fy", "2571", "--all"], capsys, st
+    )
+    assert code == 0, out
+    assert [line.rsplit(": ", 1)[1] for line in out.splitlines()[:3]] == [
+        "43 items, 4 activities of its own",  # each office keeps its own measures
+        "43 items, 0 activities of its own",
+        "43 items, 4 activities of its own",
+    ]
+
+
+def test_round_trip_of_every_field(tmp_path: Path) -> None:
+    """Co-roles, a quarterly item, an unlisted phrase, a rule, activity spans and days."""
+    from bot.catalogue.schema import Frequency, FrequencyKind, Rule, Stage
+    from bot.catalogue.sheet import catalogue_workbook, read_workbook
+
+    cat = load_catalogue()
+    items = list(cat.items)
+    items[3] = items[3].model_copy(update={"co_roles": {Stage.PREPARE: ("legal_officer",)}})
+    items[14] = items[14].model_copy(
+        update={"frequency": Frequency(kind=FrequencyKind.QUARTERLY, phrase="รายไตรมาส")}
+    )
+    items[15] = items[15].model_copy(
+        update={"frequency": Frequency(kind=FrequencyKind.MONTHLY, phrase="ทุกต้นเดือน")}
+    )
+    items[9] = items[9].model_copy(update={"rule": Rule(prepare_offset=8, monthly_due_day=5)})
+    m1 = cat.measures[0]
+    acts = list(m1.activities)
+    acts[0] = acts[0].model_copy(
+        update={
+            "within_days": 30,
+            "due_phrase": "ภายใน ๓๐ วัน",
+            "due": acts[0].due.model_copy(update={"month": 10}),
+        }
+    )
+    acts[1] = acts[1].model_copy(
+        update={
+            "starts": acts[1].due.model_copy(update={"month": 10}),
+            "due_phrase": "ตลอดปีงบประมาณ",
+        }
+    )
+    rich = cat.model_copy(
+        update={
+            "items": tuple(items),
+            "measures": (m1.model_copy(update={"activities": tuple(acts)}), *cat.measures[1:]),
+        }
+    )
+    path = tmp_path / "rich.xlsx"
+    path.write_bytes(catalogue_workbook(rich))
+    assert read_workbook(path) == rich
+    rows = list(load_workbook(path)["รายการ"].iter_rows(values_only=True))
+    assert rows[4][3] == "นักวิเคราะห์นโยบายและแผน / นิติกร"
+    assert rows[16][2] == "ทุกต้นเดือน [monthly]"

@@ -40,14 +40,8 @@ from bot.catalogue.schema import (
     Measure,
     MonthRef,
 )
-from bot.catalogue.seedreader import (
-    COLUMN_NAMES,
-    ActivityDraft,
-    Fix,
-    ItemDraft,
-    MeasureDraft,
-    SeedReader,
-)
+from bot.catalogue.seeddrafts import COLUMN_NAMES, ActivityDraft, Fix, ItemDraft, MeasureDraft
+from bot.catalogue.seedreader import SeedReader
 from bot.catalogue.seedtext import DueText, clean_field, norm
 from bot.schedule.fiscal import fiscal_year, fy_start
 from bot.schedule.thai import ce_year, to_thai_digits
