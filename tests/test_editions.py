@@ -227,13 +227,46 @@ async def test_an_offices_measures_are_its_own(db: Database) -> None:
     # adopting the shared list for the next year keeps each office's own measures
     report = await adopt_for_offices(w.ctx, next_edition(), 2571, w.clock.now(), every_office=True)
     assert [o.activities for o in report.offices] == [4, 0, 4]
-    own = next_edition().model_copy(update={"measures": SHIPPED.measures[1:]})
+    # a file naming another office brings none of its measures; the office's own file does
+    seeds = next_edition().model_copy(update={"measures": SHIPPED.measures})
+    own = next_edition().model_copy(
+        update={"measures": SHIPPED.measures[1:], "organisation": "องค์การบริหารส่วนตำบลอื่น"}
+    )
+    report = await adopt_for_offices(w.ctx, seeds, 2571, w.clock.now(), org_id=other_id)
+    assert report.offices[0].activities == 0
     await adopt_for_offices(w.ctx, own, 2571, w.clock.now(), org_id=other_id)
     async with db.transaction() as s:
         theirs = await catalogue_for(s, w.ctx, other_id, 2571)
         ours = await catalogue_for(s, w.ctx, seed_id, 2571)
     assert theirs is not None and [a.code for a in theirs.activities] == ["M2.1"]
     assert ours is not None and len(ours.activities) == 4
+
+
+async def test_a_new_fiscal_year_takes_the_default_and_the_offices_measures(
+    db: Database,
+) -> None:
+    """At the turn of the year the daily job adopts the configured catalogue for the new
+    next year, with the office's own measures carried over, and pins it."""
+    w = await office(db)
+    async with db.transaction() as s:
+        bare = (await init_org(s, w.ctx, "อบต.อื่น", w.clock.now())).id
+    await materialise(w.ctx, w.clock.now())
+    w.clock.set(datetime(2027, 10, 2, 3, tzinfo=UTC))
+    stats = await materialise(w.ctx, w.clock.now())
+    assert stats.fiscal_years == [2571, 2572]
+    async with db.transaction() as s:
+        ours = await catalogue_for(s, w.ctx, w.org.id, 2572)
+        theirs = await catalogue_for(s, w.ctx, bare, 2572)
+        activities = set(
+            await s.scalars(
+                select(Occurrence.code).where(
+                    Occurrence.fiscal_year == 2572, Occurrence.kind == "activity"
+                )
+            )
+        )
+    assert ours is not None and ours.edition == SHIPPED.edition and len(ours.activities) == 4
+    assert theirs is not None and theirs.activities == ()
+    assert activities == {"M1.1", "M1.2", "M1.3", "M2.1"}  # the first office's, only
 
 
 async def test_a_year_already_over_cannot_be_adopted(db: Database) -> None:

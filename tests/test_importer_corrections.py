@@ -98,6 +98,22 @@ def test_a_correction_that_no_longer_matches_is_a_warning(tmp_path: Path) -> Non
     assert any(w.where == "O22" and "รายเดือน" in w.message for w in res.warnings)
 
 
+def test_a_table_for_another_document_is_not_applied(tmp_path: Path) -> None:
+    other = tmp_path / "tessaban.txt"
+    other.write_text(
+        SEED.read_text(encoding="utf-8").replace(
+            "องค์การบริหารส่วนตำบลบางไทรป่า\n", "เทศบาลตำบลบางไทรป่า\n", 1
+        ),
+        encoding="utf-8",
+    )
+    assert import_seed(other).corrections == []  # the default table: not this document's
+    table = tmp_path / "corrections.yaml"
+    table.write_text(DEFAULT_CORRECTIONS.read_text(encoding="utf-8"), encoding="utf-8")
+    res = import_seed(other, corrections=table)  # named explicitly: say why it did nothing
+    assert res.corrections == []
+    assert any(w.where == "corrections" and "not applied" in w.message for w in res.warnings)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "needle"),
     [

@@ -17,7 +17,7 @@ from bot.catalogue.schema import Catalogue, Measure
 from bot.schedule.fiscal import fiscal_year
 from bot.services.context import AppContext
 from bot.services.materialise import MaterialiseStats, materialise
-from bot.services.org import OrgError, adopt_edition, get_org, office_measures
+from bot.services.org import OrgError, adopt_edition, get_org
 from bot.store.models import Organisation
 
 
@@ -51,8 +51,8 @@ async def adopt_for_offices(
 ) -> AdoptionReport:
     """The office (``org_id``, the default one, or every office) follows ``shared`` in ``fy``.
 
-    Measures: ``measures`` if given; for one office, else those ``shared`` brings, else
-    the ones it had; for every office, each keeps its own."""
+    Measures: ``measures`` if given, else each office keeps its own (or takes those
+    ``shared`` brings, if ``shared`` is that office's catalogue)."""
     current = fiscal_year(now.astimezone(ctx.tz).date())
     if fy < current:
         raise OrgError(
@@ -66,10 +66,7 @@ async def adopt_for_offices(
         else:
             orgs = [await get_org(s, org_id)]
         for org in orgs:
-            own = measures
-            if own is None and every_office:
-                own = await office_measures(s, ctx, org.id, fy)
-            done = await adopt_edition(s, ctx, org, fy, shared, now, measures=own)
+            done = await adopt_edition(s, ctx, org, fy, shared, now, measures=measures)
             previous = done.previous
             report.offices.append(
                 OfficeAdoption(

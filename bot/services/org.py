@@ -164,9 +164,13 @@ async def adopt_edition(
     measures: Sequence[Measure] | None = None,
 ) -> Adoption:
     """The office follows ``shared``'s edition in ``fy``, with its own measures: ``measures``,
-    else those ``shared`` brings, else the ones it already had for that year."""
+    else those ``shared`` brings if it is this office's catalogue (its ``organisation``),
+    else the ones the office already had for that year."""
     if measures is None:
-        measures = shared.measures or await office_measures(session, ctx, org.id, fy)
+        if shared.measures and same_office(org.name, shared.organisation):
+            measures = shared.measures
+        else:
+            measures = await office_measures(session, ctx, org.id, fy)
     cat = compose(shared, measures)
     previous = await repo.adopted_catalogue(session, org.id, fy)
     version = await store_version(session, cat, now)
