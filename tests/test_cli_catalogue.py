@@ -138,7 +138,7 @@ def test_adopt_from_the_command_line(
     assert code == 0, err
     assert "office #1 อบต.บางไทรป่า: FY 2571 now follows ITA 2568 (ทดสอบ)" in out
     assert "(was ITA 2565 (OIT 2564–2565 numbering))" in out
-    assert "128 plans of another edition removed, 0 kept" in out
+    assert "another edition's: 128 plans removed, 0 with history withdrawn and kept" in out
     assert "other years untouched" in out
     code, _, err = run(["catalogue", "adopt", str(table), "--fy", "2569"], capsys, st)
     assert code == 1 and "2569 is over" in err

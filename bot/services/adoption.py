@@ -101,7 +101,7 @@ def describe(report: AdoptionReport) -> str:
     else:
         lines.append(
             f"FY {report.fy}: {st.created} occurrences planned, {st.rescheduled} rescheduled, "
-            f"{st.withdrawn} withdrawn; {st.removed} plans of another edition removed, "
-            f"{st.kept} kept with their history; other years untouched"
+            f"{st.withdrawn} withdrawn; another edition's: {st.removed} plans removed, "
+            f"{st.kept} with history withdrawn and kept; other years untouched"
         )
     return "\n".join(lines) + "\n"

@@ -19,13 +19,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue, Stage
 from bot.schedule.fiscal import fiscal_year
 from bot.schedule.reminders import next_slot
 from bot.schedule.rules import Kind, PlannedOccurrence, plan_fiscal_year
+from bot.services.bulkinsert import BulkInsert, insert_rows
 from bot.services.context import AppContext
 from bot.services.org import (
     adopt,
@@ -34,7 +34,6 @@ from bot.services.org import (
     office_measures,
     store_version,
 )
-from bot.store.db import insert_ignoring_conflicts
 from bot.store.models import (
     CatalogueVersion,
     OccStatus,
@@ -45,8 +44,6 @@ from bot.store.models import (
 )
 
 CHAIN = (Stage.PREPARE.value, Stage.COLLECT.value, Stage.PUBLISH.value)
-OCCURRENCE = Occurrence.__table__
-OCCURRENCE_KEY = ["org_id", "catalogue_id", "code", "period_key"]
 UNTOUCHED = (OccStatus.OPEN.value, OccStatus.BEFORE_TRACKING.value)
 
 
@@ -58,7 +55,7 @@ class MaterialiseStats:
     withdrawn: int = 0
     before_tracking: int = 0
     removed: int = 0  # plans of another edition nobody had acted on
-    kept: int = 0  # another edition's occurrences with history, kept with their own item
+    kept: int = 0  # another edition's open occurrences with history: withdrawn, kept
     fiscal_years: list[int] = field(default_factory=list)
 
     def add(self, other: MaterialiseStats) -> None:
@@ -108,7 +105,7 @@ class _Templates:
         self.now = now
         self._plans: dict[tuple[str, int], list[PlannedOccurrence]] = {}
         self._rows: dict[tuple[str, int], list[dict[str, Any]]] = {}
-        self._inserts: dict[str, _BulkInsert] = {}
+        self._inserts: dict[str, BulkInsert] = {}
         self._versions: dict[int, tuple[VersionRef, Catalogue]] = {}
         self._defaults: dict[str, tuple[VersionRef, Catalogue]] = {}
 
@@ -138,10 +135,10 @@ class _Templates:
         await adopt(session, org_id, fy, ref.id, self.now)
         return ref, cat
 
-    def insert(self, session: AsyncSession) -> _BulkInsert:
+    def insert(self, session: AsyncSession) -> BulkInsert:
         dialect = session.get_bind().dialect
         if dialect.name not in self._inserts:
-            self._inserts[dialect.name] = _BulkInsert(session, dialect)
+            self._inserts[dialect.name] = BulkInsert(session, dialect)
         return self._inserts[dialect.name]
 
     def plan(self, version: VersionRef, catalogue: Catalogue, fy: int) -> list[PlannedOccurrence]:
@@ -186,82 +183,33 @@ class _Templates:
         return self._rows[key]
 
 
-class _BulkInsert:
-    """``INSERT … ON CONFLICT DO NOTHING`` of occurrence rows, for one dialect.
-
-    Every office gets the same template rows but for ``org_id``, so the statement is
-    compiled once and each template row is converted to database values (the columns'
-    bind processors) once; an office's insert is then one ``executemany`` of ready
-    tuples.  The ORM's bulk insert split an office's 128 rows into one statement per
-    pattern of NULL columns (18 of them) and converted 128 rows x 24 columns again for
-    every office: that was most of the time a national fiscal year took.
-    """
-
-    def __init__(self, session: AsyncSession, dialect: Dialect) -> None:
-        columns = [c.key for c in OCCURRENCE.c if c.key != "id"]
-        stmt = insert_ignoring_conflicts(session, OCCURRENCE, OCCURRENCE_KEY).values(
-            dict.fromkeys(columns)
+def _event(session: AsyncSession, occ: Occurrence, now: datetime, action: str, note: str) -> None:
+    """What materialisation did to an occurrence, in its history (no actor: the bot)."""
+    session.add(
+        StageEvent(
+            org_id=occ.org_id,
+            occurrence_id=occ.id,
+            at=now,
+            action=action,
+            stage=occ.stage,
+            note=note,
         )
-        compiled = stmt.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.order: list[str] = list(compiled.positiontup or [])
-        if sorted(self.order) != sorted(columns):  # pragma: no cover - a named paramstyle
-            raise RuntimeError(f"unexpected parameters for {dialect.name}: {self.order}")
-        self._procs = [
-            OCCURRENCE.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in self.order
-        ]
-        self._org_at = self.order.index("org_id")
-        self._converted: dict[tuple[int, bool], tuple[dict[str, Any], list[Any]]] = {}
-
-    def _values(self, template: dict[str, Any], before_tracking: bool) -> list[Any]:
-        key = (id(template), before_tracking)
-        hit = self._converted.get(key)
-        if hit is None:
-            row = dict(template, org_id=None)  # the columns it lacks are NULL
-            if before_tracking:
-                row["status"] = OccStatus.BEFORE_TRACKING.value
-                row["next_remind_at"] = None
-            values = [
-                row.get(k) if proc is None else proc(row.get(k))
-                for k, proc in zip(self.order, self._procs, strict=True)
-            ]
-            hit = self._converted[key] = (template, values)  # keeps the template alive
-        return hit[1]
-
-    def params(
-        self, org_id: int, template: dict[str, Any], before_tracking: bool
-    ) -> tuple[Any, ...]:
-        values = list(self._values(template, before_tracking))
-        proc = self._procs[self._org_at]
-        values[self._org_at] = org_id if proc is None else proc(org_id)
-        return tuple(values)
+    )
 
 
-async def _insert_rows(
-    session: AsyncSession,
-    bulk: _BulkInsert,
-    org: Organisation,
-    rows: list[dict[str, Any]],
-    tracking: date,
-) -> tuple[int, int]:
-    include = org.include_before_tracking
-    batch: list[tuple[Any, ...]] = []
-    before = 0
-    for r in rows:
-        early = not include and r["due_date"] < tracking
-        before += int(early)
-        batch.append(bulk.params(org.id, r, early))
-    if batch:  # already database values: straight to the driver
-        conn = await session.connection()
-        await conn.exec_driver_sql(bulk.sql, batch)
-    return len(batch), before
+def _withdraw(session: AsyncSession, occ: Occurrence, now: datetime, note: str) -> None:
+    occ.status = OccStatus.CANCELLED.value
+    occ.next_remind_at = None
+    occ.updated_at = now
+    _event(session, occ, now, "withdrawn", note)
 
 
 async def _retire(
     session: AsyncSession, rows: list[Occurrence], edition: str, now: datetime
 ) -> tuple[int, int]:
-    """Another edition's occurrences of a year that changed edition: the plans nobody
-    acted on go, the ones with history stay with their own item (open ones withdrawn)."""
+    """Another edition's open occurrences in a year that changed edition: the plans nobody
+    acted on go; the ones with history are withdrawn and stay with their own item.
+    Returns how many went and how many stayed."""
     acted = set(
         await session.scalars(
             select(StageEvent.occurrence_id)
@@ -269,7 +217,7 @@ async def _retire(
             .distinct()
         )
     )
-    plans = [o.id for o in rows if o.id not in acted and o.status in UNTOUCHED]
+    plans = [o.id for o in rows if o.id not in acted]
     if plans:
         await session.execute(
             delete(Occurrence)
@@ -277,23 +225,31 @@ async def _retire(
             .execution_options(synchronize_session=False)
         )
     for occ in rows:
-        if occ.id in plans:
+        if occ.id in acted:
+            _withdraw(session, occ, now, f"the year now follows {edition}")
+        else:
             session.expunge(occ)
+    return len(plans), len(acted)
+
+
+async def _existing(
+    session: AsyncSession, org_id: int, fy: int, version: VersionRef
+) -> tuple[dict[tuple[str, str], Occurrence], list[Occurrence]]:
+    """The year's occurrences of ``version``'s edition (now all of ``version``), by code
+    and period; and another edition's that are still open."""
+    same: dict[tuple[str, str], Occurrence] = {}
+    other: list[Occurrence] = []
+    for occ, edition in await session.execute(
+        select(Occurrence, CatalogueVersion.edition)
+        .join(CatalogueVersion, CatalogueVersion.id == Occurrence.catalogue_id)
+        .where(Occurrence.org_id == org_id, Occurrence.fiscal_year == fy)
+    ):
+        if edition == version.edition:  # the same items, maybe of another version
+            occ.catalogue_id = version.id
+            same[(occ.code, occ.period_key)] = occ
         elif occ.status in UNTOUCHED:
-            occ.status = OccStatus.CANCELLED.value
-            occ.next_remind_at = None
-            occ.updated_at = now
-            session.add(
-                StageEvent(
-                    org_id=occ.org_id,
-                    occurrence_id=occ.id,
-                    at=now,
-                    action="withdrawn",
-                    stage=occ.stage,
-                    note=f"the year now follows {edition}",
-                )
-            )
-    return len(plans), len(rows) - len(plans)
+            other.append(occ)
+    return same, other
 
 
 async def _reconcile(
@@ -306,26 +262,15 @@ async def _reconcile(
     templates: list[dict[str, Any]],
     now: datetime,
     tracking: date,
-    bulk: _BulkInsert,
+    bulk: BulkInsert,
 ) -> MaterialiseStats:
     stats = MaterialiseStats()
-    existing: dict[tuple[str, str], Occurrence] = {}
-    other: list[Occurrence] = []
-    for occ, edition in await session.execute(
-        select(Occurrence, CatalogueVersion.edition)
-        .join(CatalogueVersion, CatalogueVersion.id == Occurrence.catalogue_id)
-        .where(Occurrence.org_id == org.id, Occurrence.fiscal_year == fy)
-    ):
-        if edition == version.edition:  # the same items, maybe of another version
-            occ.catalogue_id = version.id
-            existing[(occ.code, occ.period_key)] = occ
-        else:
-            other.append(occ)
+    existing, other = await _existing(session, org.id, fy, version)
     if other:
         stats.removed, stats.kept = await _retire(session, other, version.edition, now)
     await session.flush()  # the key's catalogue_id, before inserting what is missing
     missing = [t for t in templates if (t["code"], t["period_key"]) not in existing]
-    stats.created, stats.before_tracking = await _insert_rows(session, bulk, org, missing, tracking)
+    stats.created, stats.before_tracking = await insert_rows(session, bulk, org, missing, tracking)
     wanted = {(p.code, p.period.key): p for p in planned}
     cal, policy, tz = ctx.calendar(fy), ctx.policy, ctx.tz
     for key, occ in existing.items():
@@ -334,19 +279,7 @@ async def _reconcile(
         p = wanted.get(key)
         if p is None:
             if occ.kind != Kind.CHANGE.value:
-                occ.status = OccStatus.CANCELLED.value
-                occ.next_remind_at = None
-                occ.updated_at = now
-                session.add(
-                    StageEvent(
-                        org_id=org.id,
-                        occurrence_id=occ.id,
-                        at=now,
-                        action="withdrawn",
-                        stage=occ.stage,
-                        note="no longer in the catalogue",
-                    )
-                )
+                _withdraw(session, occ, now, "no longer in the catalogue")
                 stats.withdrawn += 1
             continue
         if _reschedule(occ, p, now, cal, policy, tz, session):
@@ -390,16 +323,7 @@ def _reschedule(
             occ.escalated_at = None
     occ.version += 1
     occ.updated_at = now
-    session.add(
-        StageEvent(
-            org_id=occ.org_id,
-            occurrence_id=occ.id,
-            at=now,
-            action="rescheduled",
-            stage=occ.stage,
-            note="; ".join(changes),
-        )
-    )
+    _event(session, occ, now, "rescheduled", "; ".join(changes))
     return True
 
 
@@ -424,9 +348,7 @@ async def materialise_org(
     if count is None:
         count = await session.scalar(_count_of(org.id, fy))
     if not count:  # a fresh year: one bulk insert, nothing to compare
-        created, before = await _insert_rows(
-            session, templates.insert(session), org, rows, tracking
-        )
+        created, before = await insert_rows(session, templates.insert(session), org, rows, tracking)
         return MaterialiseStats(created=created, before_tracking=before)
     plan = templates.plan(version, catalogue, fy)
     return await _reconcile(
