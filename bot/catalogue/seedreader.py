@@ -173,8 +173,8 @@ class SeedReader:
         chunks = spaced_chunks(raw)
         texts = [t for _, t in chunks]
         kind = self.header_kind(texts)
-        if kind == "items":
-            self.header_starts = [c for c, _ in chunks]
+        if kind == "items":  # its role columns come with the row under it
+            self.header_starts, self.starts = [c for c, _ in chunks], None
             self.table_line(n, texts, spaced=True)
         elif kind == "measures":
             self.starts = [c for c, _ in chunks]
