@@ -14,7 +14,7 @@ from bot.schedule.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import PlannedOccurrence, plan_fiscal_year
 from bot.schedule.thai import digits, format_date
-from bot.schedule.workdays import WorkCalendar
+from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
 from bot.texts import stage_name, tr
 
 
@@ -32,9 +32,15 @@ class CalendarRow:
     due: date
 
 
-def calendar_for(fy: int, extra: dict[date, str] | None = None) -> WorkCalendar:
-    """The working-day calendar that covers every deadline of fiscal year ``fy``."""
-    return WorkCalendar.thailand(range(fy_start(fy).year, fy_end(fy).year + 2), extra)
+def calendar_for(
+    fy: int,
+    rules: HolidayRules,
+    extra: dict[date, str] | None = None,
+    changes: DayChanges = NO_CHANGES,
+) -> WorkCalendar:
+    """The government working-day calendar that covers every deadline of fiscal year ``fy``."""
+    years = range(fy_start(fy).year, fy_end(fy).year + 2)
+    return WorkCalendar.government(years, rules, extra).with_changes(changes)
 
 
 def calendar_rows(
@@ -76,9 +82,9 @@ def fiscal_year_rows(
     *,
     role: str | None = None,
     item: str | None = None,
-    extra_holidays: dict[date, str] | None = None,
+    cal: WorkCalendar,
 ) -> list[CalendarRow]:
-    occs = plan_fiscal_year(catalogue, fy, calendar_for(fy, extra_holidays), policy)
+    occs = plan_fiscal_year(catalogue, fy, cal, policy)
     return calendar_rows(catalogue, occs, role=role, item=item)
 
 

@@ -15,6 +15,7 @@ from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.catalogue.schema import Catalogue, Measure
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.holiday_table import HolidayTableError
 from bot.schedule.fiscal import fiscal_year
 from bot.schedule.thai import normalise_digits
 from bot.services.context import AppContext
@@ -37,7 +38,8 @@ def _err(text: str) -> None:
 
 
 def cmd_calendar(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.calendar_export import fiscal_year_rows, to_csv, to_ics, to_table
+    from bot.calendar_export import calendar_for, fiscal_year_rows, to_csv, to_ics, to_table
+    from bot.holiday_table import load_holiday_table
 
     catalogue = load_catalogue(args.catalogue or settings.catalogue_file)
     fy = args.fy or fiscal_year(clock.now().astimezone(settings.tz).date())
@@ -61,7 +63,7 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         settings.schedule,
         role=role_key,
         item=item,
-        extra_holidays=settings.extra_holidays,
+        cal=calendar_for(fy, load_holiday_table(settings.holidays_file), settings.extra_holidays),
     )
     if args.format == "csv":
         _out(to_csv(rows))
@@ -730,7 +732,7 @@ def main(
     func: Command = args.func
     try:
         return func(args, settings, clock)
-    except CatalogueError as exc:
+    except (CatalogueError, HolidayTableError) as exc:
         _err(f"error: {exc}")
         return 1
     except (RosterError, OrgError) as exc:

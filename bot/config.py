@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     thai_digits: bool = True
     default_language: str = "th"
     schedule: SchedulePolicy = Field(default_factory=SchedulePolicy)
+    holidays_file: Path | None = Field(
+        default=None, description="the government calendar's table; default data/holidays.yaml"
+    )
     extra_holidays: dict[date, str] = Field(default_factory=dict)
 
     # delivery

@@ -17,6 +17,7 @@ import yaml
 from bot.catalogue.importer import ImportResult, import_seed
 from bot.catalogue.loader import CatalogueError
 from bot.catalogue.schema import Catalogue, FrequencyKind, Stage
+from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import plan_activity, plan_item
 from bot.schedule.workdays import WorkCalendar
@@ -140,7 +141,7 @@ def test_quarterly_frequency(tmp_path: Path, seed: Catalogue) -> None:
     assert o15 is not None and o15.frequency.kind is FrequencyKind.QUARTERLY
     assert o15.frequency.phrase == "รายไตรมาส"
     same_but(result.catalogue, seed, items={"O15"})
-    cal = WorkCalendar.thailand(range(2025, 2029))
+    cal = WorkCalendar.government(range(2025, 2029), load_holiday_table())
     plans = plan_item(o15, 2570, cal, SchedulePolicy())
     assert [p.period.key for p in plans] == ["2570Q1", "2570Q2", "2570Q3", "2570Q4"]
     # the default: the 15th of the month after the quarter, back to a working day
@@ -160,7 +161,7 @@ def test_due_in_the_next_october(tmp_path: Path, seed: Catalogue) -> None:
     m12 = result.catalogue.activity("M1.2")
     assert m12 is not None and (m12.due.month, m12.due.fy_offset) == (10, 1)
     assert result.catalogue.fiscal_year == 2565
-    cal = WorkCalendar.thailand(range(2025, 2029))
+    cal = WorkCalendar.government(range(2025, 2029), load_holiday_table())
     assert plan_activity(m12, 2570, cal, SchedulePolicy()).nominal_due == date(2027, 10, 31)
     # reported in ไตรมาส ๔ of the year before it is due: said, not silently kept
     assert any(
@@ -173,7 +174,7 @@ def test_due_within_days(tmp_path: Path, seed: Catalogue) -> None:
     m11 = variant("due_within_days", tmp_path).catalogue.activity("M1.1")
     assert m11 is not None
     assert (m11.within_days, m11.due.month, m11.due_phrase) == (30, 10, "ภายใน ๓๐ วัน")
-    cal = WorkCalendar.thailand(range(2025, 2029))
+    cal = WorkCalendar.government(range(2025, 2029), load_holiday_table())
     planned = plan_activity(m11, 2570, cal, SchedulePolicy())
     assert planned.nominal_due == date(2026, 10, 31)  # 1 October + 30 days
     assert planned.due == date(2026, 10, 30)  # a Saturday: the Friday before

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlalchemy import select
 
+from bot.holiday_table import load_holiday_table
 from bot.reports import default_report_period, report_due, run_due_reports, weekly_due
 from bot.reports.service import Delivery
 from bot.schedule.policy import SchedulePolicy
@@ -20,7 +21,7 @@ from tests.support.world import test_settings as make_settings
 from tests.test_reports_history import BKK, bkk
 
 SETTINGS = make_settings()
-CAL = WorkCalendar.thailand(range(2025, 2029))
+CAL = WorkCalendar.government(range(2025, 2029), load_holiday_table())
 
 
 def weekly(now: datetime, **settings: object) -> str | None:

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.catalogue.schema import DueDate, FrequencyKind, Rule, Stage
+from bot.holiday_table import load_holiday_table
 from bot.schedule.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.reminders import current_slot, next_slot, reminder_slots
@@ -15,7 +16,7 @@ from bot.schedule.rules import Kind, plan_change, plan_fiscal_year, plan_item
 from bot.schedule.workdays import WorkCalendar
 from tests.support.catalogues import item, tiny_catalogue
 
-CAL = WorkCalendar.thailand(range(2020, 2036))
+CAL = WorkCalendar.government(range(2020, 2036), load_holiday_table())
 BKK = ZoneInfo("Asia/Bangkok")
 
 fiscal_years = st.integers(min_value=2565, max_value=2577)

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.catalogue.schema import DueDate, FrequencyKind, Rule, Stage
+from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.reminders import (
     SlotKind,
@@ -20,7 +21,7 @@ from bot.schedule.workdays import WorkCalendar
 from tests.support.catalogues import item, tiny_catalogue
 
 BKK = ZoneInfo("Asia/Bangkok")
-CAL = WorkCalendar.thailand(range(2024, 2030))
+CAL = WorkCalendar.government(range(2024, 2030), load_holiday_table())
 POLICY = SchedulePolicy()
 
 

@@ -117,6 +117,70 @@ def parse_month_year(text: str) -> tuple[int, int]:
     return year, month
 
 
+MIN_BE_YEAR = 2400  # below this a "year" is a Common Era one (2026, 1999)
+MAX_BE_YEAR = 2800
+
+
+class BEYearError(ThaiDateError):
+    """A year typed in the Common Era where a Buddhist Era one was meant.
+
+    ``str()`` suggests the BE year: ``2026 → did you mean 2569?``."""
+
+    def __init__(self, text: str, year: int, suggestion: str) -> None:
+        self.text, self.year, self.suggestion = text, year, suggestion
+        super().__init__(
+            f"{text}: years are Buddhist Era (พ.ศ.) years — {text} → did you mean {suggestion}?"
+        )
+
+
+def plain_digits(text: str) -> str:
+    """``text`` with Thai digits made Arabic and surrounding space dropped."""
+    return to_arabic_digits(text).strip()
+
+
+def check_be_year(year: int, text: str | None = None) -> int:
+    """``year`` if it is a plausible BE year; a CE-looking one gets :class:`BEYearError`."""
+    shown = text if text is not None else str(year)
+    if year < MIN_BE_YEAR:
+        raise BEYearError(shown, year, shown.replace(str(year), str(be_year(year)), 1))
+    if year > MAX_BE_YEAR:
+        raise ThaiDateError(f"not a Buddhist Era year: {shown!r}")
+    return year
+
+
+def parse_be_year(text: str) -> int:
+    """A typed BE year (``2570``, ``๒๕๗๐``); ``2026`` gets a suggestion of 2569."""
+    s = plain_digits(text)
+    if not re.fullmatch(r"[0-9]{4}", s):
+        raise ThaiDateError(f"not a year: {text!r} (a Buddhist Era year such as 2570)")
+    return check_be_year(int(s), s)
+
+
+_ISO_RE = re.compile(r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})$")
+_DMY_RE = re.compile(r"^(?P<d>[0-9]{1,2})/(?P<m>[0-9]{1,2})/(?P<y>[0-9]{4})$")
+
+
+def parse_date(text: str, *, ce_ok: bool = False) -> date:
+    """A typed date, ``YYYY-MM-DD`` or ``D/M/YYYY``, its year in BE (Thai digits too).
+
+    ``2569-10-01`` is 1 October 2026.  A year below 2400 is a CE year: accepted as such
+    when ``ce_ok``, otherwise :class:`BEYearError` suggests the BE date."""
+    s = plain_digits(text)
+    m = _ISO_RE.match(s) or _DMY_RE.match(s)
+    if m is None:
+        raise ThaiDateError(f"not a date: {text!r} (try 2570-05-10 or 10/5/2570)")
+    year, month, day = int(m.group("y")), int(m.group("m")), int(m.group("d"))
+    if year < MIN_BE_YEAR and not ce_ok:
+        check_be_year(year, s)
+    if year >= MIN_BE_YEAR:
+        check_be_year(year, s)
+        year = ce_year(year)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ThaiDateError(f"not a date: {text!r} (no such day)") from None
+
+
 def format_date(d: date, *, thai_digits: bool = True, with_year: bool = True) -> str:
     """``10 Nov 2026`` → ``๑๐ พ.ย. ๒๕๖๙`` (or ``10 พ.ย. 2569`` with Arabic digits)."""
     text = f"{d.day} {MONTH_ABBR[d.month - 1]}"

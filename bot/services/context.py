@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -13,8 +14,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.schedule.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
-from bot.schedule.workdays import WorkCalendar
+from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
 from bot.store.db import Database
+
+OFFICE_CALENDARS = 512  # offices' own calendars kept built (the rest are rebuilt when needed)
 
 
 @dataclass
@@ -24,6 +27,10 @@ class AppContext:
     db: Database
     _catalogues: dict[str, Catalogue] = field(default_factory=dict)
     _calendars: dict[int, WorkCalendar] = field(default_factory=dict)
+    _office_calendars: OrderedDict[tuple[int, DayChanges], WorkCalendar] = field(
+        default_factory=OrderedDict
+    )
+    _holiday_rules: HolidayRules | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -36,17 +43,37 @@ class AppContext:
     def today(self) -> date:
         return self.clock.now().astimezone(self.tz).date()
 
-    def calendar(self, fy: int | None = None) -> WorkCalendar:
-        """One working-day calendar covering ``fy`` (or today's surroundings) and its neighbours."""
+    @property
+    def holiday_rules(self) -> HolidayRules:
+        """The government calendar's table (``HOLIDAYS_FILE``, default data/holidays.yaml)."""
+        if self._holiday_rules is None:
+            from bot.holiday_table import load_holiday_table
+
+            self._holiday_rules = load_holiday_table(self.settings.holidays_file)
+        return self._holiday_rules
+
+    def calendar(self, fy: int | None = None, changes: DayChanges = NO_CHANGES) -> WorkCalendar:
+        """The government working-day calendar covering ``fy`` (or today's surroundings) and
+        its neighbours, with an office's own ``changes`` (see bot.services.holidays)."""
         if fy is None:
             from bot.schedule.fiscal import fiscal_year
 
             fy = fiscal_year(self.today())
-        cal = self._calendars.get(fy)
-        if cal is None:
+        base = self._calendars.get(fy)
+        if base is None:
             years = range(fy_start(fy).year - 1, fy_end(fy).year + 3)
-            cal = WorkCalendar.thailand(years, self.settings.extra_holidays)
-            self._calendars[fy] = cal
+            base = WorkCalendar.government(years, self.holiday_rules, self.settings.extra_holidays)
+            self._calendars[fy] = base
+        if not changes:
+            return base
+        key = (fy, changes)
+        cal = self._office_calendars.get(key)
+        if cal is None:
+            cal = self._office_calendars[key] = base.with_changes(changes)
+            if len(self._office_calendars) > OFFICE_CALENDARS:
+                self._office_calendars.popitem(last=False)
+        else:
+            self._office_calendars.move_to_end(key)
         return cal
 
     # -- catalogues ---------------------------------------------------------------------
