@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.catalogue.schema import Catalogue, Measure
@@ -17,10 +18,14 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.holiday_table import HolidayTableError
 from bot.schedule.fiscal import fiscal_year
-from bot.schedule.thai import normalise_digits
+from bot.schedule.thai import ThaiDateError, normalise_digits, parse_be_year, parse_date
 from bot.services.context import AppContext
 from bot.services.org import OrgError
 from bot.services.people import RosterError
+
+if TYPE_CHECKING:
+    from bot.reports.data import Scope
+    from bot.schedule.workdays import DayChanges
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
 
@@ -32,6 +37,47 @@ def _out(text: str) -> None:
 
 def _err(text: str) -> None:
     sys.stderr.write(text.rstrip("\n") + "\n")
+
+
+# -- what people type: BE years and dates (Thai digits welcome) -----------------------------
+
+
+def be_year_arg(text: str) -> int:
+    """``--fy 2570``; ``--fy 2026`` is refused with "2026 → did you mean 2569?"."""
+    try:
+        return parse_be_year(text)
+    except ThaiDateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def be_date_arg(text: str) -> date:
+    """``--track-from 2569-10-01`` (BE); a CE date is refused with the BE one suggested."""
+    try:
+        return parse_date(text)
+    except ThaiDateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def any_date_arg(text: str) -> date:
+    """A date in BE (``2570-05-10``) or CE (``2027-05-10``)."""
+    try:
+        return parse_date(text, ce_ok=True)
+    except ThaiDateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def period_arg(scope: Scope) -> Callable[[str], str]:
+    """``--quarter 2570Q1`` (``half``: 2570H1, ``year``: 2570), checked and normalised."""
+
+    def parse(text: str) -> str:
+        from bot.reports.data import ReportPeriodError, parse_report_period
+
+        try:
+            return parse_report_period(text, scope).key
+        except ReportPeriodError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 # -- calendar -------------------------------------------------------------------------------
@@ -63,7 +109,12 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         settings.schedule,
         role=role_key,
         item=item,
-        cal=calendar_for(fy, load_holiday_table(settings.holidays_file), settings.extra_holidays),
+        cal=calendar_for(
+            fy,
+            load_holiday_table(settings.holidays_file),
+            settings.extra_holidays,
+            _default_office_changes(settings, clock),
+        ),
     )
     if args.format == "csv":
         _out(to_csv(rows))
@@ -88,6 +139,89 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
             )
             _err(f"wrote {path} ({len(role_rows)} events)")
     return 0
+
+
+def _default_office_changes(settings: Settings, clock: Clock) -> DayChanges:
+    """The default office's own days off, if the configured database has an office (the
+    calendar also works without a database: then the government calendar alone)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.schedule.workdays import NO_CHANGES
+    from bot.services.calendars import office_changes
+    from bot.store import repo
+
+    path = settings.sqlite_path()
+    if path is not None and not path.exists():
+        return NO_CHANGES
+
+    async def go() -> DayChanges:
+        from bot.app import build_context
+
+        ctx = build_context(settings, clock)
+        try:
+            async with ctx.db.transaction() as s:
+                org = await repo.default_org(s)
+                return NO_CHANGES if org is None else await office_changes(s, org.id)
+        finally:
+            await ctx.db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except (SQLAlchemyError, OSError) as exc:
+        _err(f"note: the office's own days off are left out ({type(exc).__name__})")
+        return NO_CHANGES
+
+
+# -- holidays -------------------------------------------------------------------------------
+
+
+def _holiday_change(args: argparse.Namespace, settings: Settings, clock: Clock, add: bool) -> int:
+    from bot.render import Fmt
+    from bot.services.holidays import HolidayError, add_day_off, change_text, remove_day_off
+    from bot.services.org import get_org
+
+    async def go(ctx: AppContext) -> int:
+        fmt = Fmt(lang=settings.default_language, thai_digits=settings.thai_digits)
+        try:
+            async with ctx.db.transaction() as s:
+                org = await get_org(s)
+                if add:
+                    change = await add_day_off(s, ctx, org, args.date, args.name, clock.now())
+                else:
+                    change = await remove_day_off(s, ctx, org, args.date, clock.now())
+        except HolidayError as exc:
+            _err(f"error: {exc}")
+            return 1
+        _out(change_text(fmt, change) + "\n")
+        return 0
+
+    return _run_async(go, settings, clock)
+
+
+def cmd_holidays_add(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    return _holiday_change(args, settings, clock, add=True)
+
+
+def cmd_holidays_remove(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    return _holiday_change(args, settings, clock, add=False)
+
+
+def cmd_holidays_list(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.render import Fmt
+    from bot.services.holidays import list_days_off, list_text
+    from bot.services.org import get_org
+
+    async def go(ctx: AppContext) -> int:
+        fy = args.fy or fiscal_year(ctx.today())
+        async with ctx.db.transaction() as s:
+            org = await get_org(s)
+            days = await list_days_off(s, ctx, org, fy)
+            name = org.name
+        fmt = Fmt(lang=settings.default_language, thai_digits=settings.thai_digits)
+        _out(list_text(fmt, name, days) + "\n")
+        return 0
+
+    return _run_async(go, settings, clock)
 
 
 # -- catalogue ------------------------------------------------------------------------------
@@ -273,9 +407,7 @@ def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         now = clock.now()
         since = None
         if args.track_from:
-            since = datetime.combine(
-                date.fromisoformat(normalise_digits(args.track_from)), time(0), tzinfo=settings.tz
-            )
+            since = datetime.combine(args.track_from, time(0), tzinfo=settings.tz)
         measures: tuple[Measure, ...] | None = None
         if args.no_measures:
             measures = ()
@@ -527,7 +659,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     """Write a quarterly, six-month or annual report: the XLSX the head receives."""
-    from bot.reports import ReportError, ReportFiles, Scope, build_report_files
+    from bot.reports import ReportError, ReportFiles, build_report_files
 
     wanted: list[tuple[str | None, Scope]] = [
         (args.quarter, "quarter"),
@@ -574,7 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     cal = sub.add_parser("calendar", help="print every deadline of a fiscal year")
-    cal.add_argument("--fy", type=int, help="BE fiscal year, e.g. 2570 (default: the current one)")
+    cal.add_argument(
+        "--fy", type=be_year_arg, help="BE fiscal year, e.g. 2570 (default: the current one)"
+    )
     cal.add_argument("--format", choices=("table", "csv", "ics"), default="table")
     cal.add_argument("--role", help="only this role (key or Thai name, e.g. นักวิเคราะห์)")
     cal.add_argument("--item", help="only this item (O1..O43) or activity (M1.1)")
@@ -629,6 +763,23 @@ def build_parser() -> argparse.ArgumentParser:
     mea.add_argument("--no-measures", action="store_true", help="the office has no measures")
     ado.set_defaults(func=cmd_catalogue_adopt)
 
+    hol = sub.add_parser("holidays", help="the office's own days off, on top of the government's")
+    hol_sub = hol.add_subparsers(dest="holidays_command", metavar="ACTION", required=True)
+    ha = hol_sub.add_parser(
+        "add", help="a day off for this office (a local holiday, วันพืชมงคล); re-plans at once"
+    )
+    ha.add_argument("date", type=any_date_arg, help="BE or CE: 2570-05-10, 2027-05-10, 10/5/2570")
+    ha.add_argument("--name", help="e.g. วันพืชมงคล")
+    ha.set_defaults(func=cmd_holidays_add)
+    hr = hol_sub.add_parser(
+        "remove", help="work on this day: drop the office's day off, or a government one"
+    )
+    hr.add_argument("date", type=any_date_arg, help="BE or CE")
+    hr.set_defaults(func=cmd_holidays_remove)
+    hl = hol_sub.add_parser("list", help="the days off of a fiscal year")
+    hl.add_argument("--fy", type=be_year_arg, help="BE fiscal year (default: the current one)")
+    hl.set_defaults(func=cmd_holidays_list)
+
     db = sub.add_parser("db", help="the database")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="run the migrations (run does this on start too)")
@@ -641,7 +792,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     oi.add_argument("--name", required=True, help="e.g. อบต.บางไทรป่า")
     oi.add_argument(
-        "--track-from", help="YYYY-MM-DD; default now. Earlier deadlines count as 'before tracking'"
+        "--track-from",
+        type=be_date_arg,
+        help="a BE date, e.g. 2569-10-01; default now. Earlier deadlines count as 'before tracking'",
     )
     om = oi.add_mutually_exclusive_group()
     om.add_argument(
@@ -697,9 +850,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="write a quarterly, six-month or annual report (XLSX)")
     which = rep.add_mutually_exclusive_group(required=True)
-    which.add_argument("--quarter", help="a quarter, e.g. 2570Q1 (ไตรมาส ๑ of FY 2570)")
-    which.add_argument("--half", help="a half year, e.g. 2570H1 (รอบ ๖ เดือน)")
-    which.add_argument("--fy", help="a fiscal year, e.g. 2570 (the annual report)")
+    which.add_argument(
+        "--quarter", type=period_arg("quarter"), help="a quarter, e.g. 2570Q1 (ไตรมาส ๑ of FY 2570)"
+    )
+    which.add_argument(
+        "--half", type=period_arg("half"), help="a half year, e.g. 2570H1 (รอบ ๖ เดือน)"
+    )
+    which.add_argument(
+        "--fy", type=period_arg("year"), help="a BE fiscal year, e.g. 2570 (the annual report)"
+    )
     rep.add_argument("--out", help="the XLSX file (default ita-report-<period>.xlsx)")
     rep.add_argument("--chart", help="also write the chart PNG to this file")
     rep.add_argument("--text", action="store_true", help="also print the chat message")
@@ -726,7 +885,10 @@ def main(
     # opt in to python-telegram-bot's future API (durations as timedelta); the int form warns
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a bad argument (2), already explained
+        return int(exc.code or 0)
     settings = settings or Settings()
     clock = clock or SystemClock()
     func: Command = args.func

@@ -81,6 +81,7 @@ class TaskLine:
     due: date
     kind: str
     period: str = ""
+    moved_from: date | None = None  # the deadline before a re-plan moved it
 
     def days_left(self, today: date) -> int:
         return (self.due - today).days
@@ -127,7 +128,7 @@ def task_line_text(fmt: Fmt, ln: TaskLine, today: date) -> str:
         stage=fmt.stage(ln.stage),
         due=fmt.date(ln.due),
         when=fmt.when(ln.days_left(today)),
-    )
+    ) + (fmt.t("rem.moved", date=fmt.date(ln.moved_from)) if ln.moved_from else "")
 
 
 @dataclass(frozen=True)

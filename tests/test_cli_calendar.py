@@ -19,7 +19,9 @@ def run(
     argv: list[str], capsys: pytest.CaptureFixture[str], now: datetime | None = None
 ) -> tuple[int, str, str]:
     clock = FakeClock(now or datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
-    code = main(argv, settings=Settings(_env_file=None), clock=clock)  # type: ignore[call-arg]
+    # no database: the government calendar alone (an office's own days: test_cli_holidays)
+    settings = Settings(_env_file=None, database_url="sqlite+aiosqlite:///no/such/bot.db")  # type: ignore[call-arg]
+    code = main(argv, settings=settings, clock=clock)
     out = capsys.readouterr()
     return code, out.out, out.err
 

@@ -62,7 +62,7 @@ def test_a_second_org_init_is_not_the_default(
     st = settings_for(tmp_path)
     run(["org", "init", "--name", "อบต.หนึ่ง"], st, capsys)
     code, out, _ = run(
-        ["org", "init", "--name", "อบต.สอง", "--track-from", "2026-10-01"], st, capsys
+        ["org", "init", "--name", "อบต.สอง", "--track-from", "2569-10-01"], st, capsys
     )
     assert code == 0 and "default" not in out and "0 before tracking" in out
 

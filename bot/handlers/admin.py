@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatType
 
 from bot.handlers.common import Context, Turn, handler, when_text
 from bot.handlers.menus import refresh_menu
+from bot.schedule.fiscal import fiscal_year
+from bot.schedule.thai import BEYearError, ThaiDateError, parse_be_year, parse_date
 from bot.services import onboarding
 from bot.services.access import is_deployment_admin
+from bot.services.holidays import (
+    MAX_NAME,
+    HolidayError,
+    add_day_off,
+    change_text,
+    list_days_off,
+    list_text,
+    remove_day_off,
+)
 from bot.services.org import GroupTaken, current_catalogue, get_org, link_group
 from bot.services.people import (
     RosterError,
@@ -231,3 +243,64 @@ async def linkgroup_button(turn: Turn, context: Context) -> None:
         turn.alert(turn.t("linkgroup.taken"))
         return
     turn.say(turn.t("linkgroup.done", role=label))
+
+
+# -- /holidays ----------------------------------------------------------------------------------------
+
+ADD_WORDS = ("add", "เพิ่ม")
+REMOVE_WORDS = ("remove", "ลบ", "ยกเลิก")
+
+
+@handler("admin")
+async def holidays_command(turn: Turn, context: Context) -> None:
+    """``/holidays [2570]``, ``/holidays add 2570-05-10 วันพืชมงคล``, ``/holidays remove DATE``."""
+    args = list(context.args or [])
+    verb = args[0].lower() if args else ""
+    org = await get_org(turn.session, turn.person.org_id)
+    try:
+        if verb in ADD_WORDS + REMOVE_WORDS:
+            if len(args) < 2:
+                turn.say(turn.t("holidays.usage"))
+                return
+            day = _day(turn, args[1])
+            if day is None:
+                return
+            if verb in ADD_WORDS:
+                change = await add_day_off(
+                    turn.session, turn.ctx, org, day, " ".join(args[2:]), turn.now,
+                    actor_id=turn.person.id,
+                )  # fmt: skip
+            else:
+                change = await remove_day_off(
+                    turn.session, turn.ctx, org, day, turn.now, actor_id=turn.person.id
+                )
+            turn.say(change_text(turn.fmt, change))
+            return
+        if len(args) > 1:
+            turn.say(turn.t("holidays.usage"))
+            return
+        fy = parse_be_year(args[0]) if args else fiscal_year(turn.today)
+    except BEYearError as exc:
+        turn.say(turn.t("be.suggest", text=exc.text[:20], suggestion=exc.suggestion[:20]))
+        return
+    except ThaiDateError:
+        turn.say(turn.t("holidays.usage"))
+        return
+    except HolidayError as exc:
+        turn.say(
+            turn.t(
+                f"holidays.err.{exc.reason}", day=turn.fmt.date(exc.day), name=exc.name, n=MAX_NAME
+            )
+        )
+        return
+    days = await list_days_off(turn.session, turn.ctx, org, fy)
+    turn.say(list_text(turn.fmt, org.name, days) + "\n\n" + turn.t("holidays.usage"))
+
+
+def _day(turn: Turn, text: str) -> date | None:
+    """A typed date (BE or CE, Thai digits welcome), or a polite refusal."""
+    try:
+        return parse_date(text, ce_ok=True)
+    except ThaiDateError:
+        turn.say(turn.t("holidays.bad_date", text=text[:20]))
+        return None

@@ -33,6 +33,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("assign", admin.assign, filters=private))
     app.add_handler(CommandHandler("deactivate", admin.deactivate_command, filters=private))
     app.add_handler(CommandHandler("linkgroup", admin.linkgroup))
+    app.add_handler(CommandHandler("holidays", admin.holidays_command, filters=private))
 
     app.add_handler(CallbackQueryHandler(staff.button, pattern=r"^(d|b|p|n|z|cc|cu|l):"))
     app.add_handler(CallbackQueryHandler(staff.lang_button, pattern=r"^lang:"))

@@ -19,7 +19,14 @@ log = logging.getLogger(__name__)
 
 STAFF_COMMANDS: tuple[str, ...] = ("tasks", "done", "item", "changed", "lang", "cancel", "help")
 HEAD_COMMANDS: tuple[str, ...] = ("status", "digest", "report")
-ADMIN_COMMANDS: tuple[str, ...] = ("invite", "people", "assign", "deactivate", "linkgroup")
+ADMIN_COMMANDS: tuple[str, ...] = (
+    "invite",
+    "people",
+    "assign",
+    "deactivate",
+    "linkgroup",
+    "holidays",
+)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue, DueDate, FrequencyKind
 from bot.schedule.fiscal import Period, fiscal_year, fy_month_date, parse_period
-from bot.schedule.thai import normalise_digits
+from bot.schedule.thai import BEYearError, normalise_digits
 from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id, catalogue_for, current_catalogue
@@ -453,7 +453,9 @@ Scope = Literal["quarter", "half", "year"]
 
 
 class ReportPeriodError(ValueError):
-    pass
+    def __init__(self, message: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.suggestion = suggestion  # the BE key meant by a CE-looking one (2026Q1 → 2569Q1)
 
 
 _REPORT_KEY = re.compile(r"^(\d{4})(?:([QH])(\d))?$")
@@ -470,7 +472,10 @@ def parse_report_period(text: str, scope: Scope | None = None) -> Period:
         or (m.group(2) == "H" and m.group(3) not in "12")
     ):
         raise ReportPeriodError(f"not a report period: {text!r} (try 2570Q1, 2570H1 or 2570)")
-    period = parse_period(key)
+    try:
+        period = parse_period(key)
+    except BEYearError as exc:
+        raise ReportPeriodError(str(exc), exc.suggestion) from None
     if scope is not None and scope_of(period) != scope:
         example = {"quarter": "2570Q1", "half": "2570H1", "year": "2570"}[scope]
         raise ReportPeriodError(f"not a {scope}: {text!r} (e.g. {example})")

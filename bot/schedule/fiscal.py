@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.schedule.thai import be_year, ce_year
+from bot.schedule.thai import be_year, ce_year, check_be_year
 
 
 def fiscal_year(d: date) -> int:
@@ -105,11 +105,13 @@ _PERIOD_RE = re.compile(r"^(?P<fy>\d{4})(?:(?P<kind>[QHM])(?P<n>\d{1,2}))?$")
 
 
 def parse_period(key: str) -> Period:
-    """Inverse of :attr:`Period.key` (``2570Q1``, ``2570H2``, ``2570``, ``2570M10``)."""
+    """Inverse of :attr:`Period.key` (``2570Q1``, ``2570H2``, ``2570``, ``2570M10``).
+
+    The year is a BE fiscal year: a CE-looking one raises :class:`BEYearError`."""
     m = _PERIOD_RE.match(key.strip().upper())
     if not m:
         raise ValueError(f"not a period: {key!r} (try 2570, 2570H1, 2570Q1 or 2570M10)")
-    fy = int(m.group("fy"))
+    fy = check_be_year(int(m.group("fy")), key.strip().upper())  # 2026Q1 → did you mean 2569Q1?
     kind, n = m.group("kind"), m.group("n")
     if kind is None:
         return year_period(fy)

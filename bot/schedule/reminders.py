@@ -99,6 +99,17 @@ def next_slot(
     return first_slot_on_or_after(deadline, day, cal, policy, tz)
 
 
+def next_reminder_time(
+    after: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
+) -> datetime:
+    """The first reminder time (09:00 on a working day) strictly after ``after`` (UTC)."""
+    local = after.astimezone(tz)
+    day = local.date()
+    if local.timetz().replace(tzinfo=None) >= policy.reminder_time:
+        day += timedelta(days=1)
+    return slot_instant(cal.on_or_after(day), policy, tz)
+
+
 def current_slot(
     deadline: date, now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
 ) -> Slot | None:
@@ -122,6 +133,13 @@ def reminder_slots(
             return out
         out.append(s)
         day = s.day + timedelta(days=1)
+
+
+def is_civil_hour(now: datetime, policy: SchedulePolicy, tz: ZoneInfo) -> bool:
+    """A weekday between the offices' opening and closing time (whatever the holidays)."""
+    local = now.astimezone(tz)
+    t = local.timetz().replace(tzinfo=None)
+    return local.weekday() < 5 and policy.work_start <= t < policy.work_end
 
 
 def is_working_time(now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo) -> bool:

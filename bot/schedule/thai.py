@@ -181,6 +181,11 @@ def parse_date(text: str, *, ce_ok: bool = False) -> date:
         raise ThaiDateError(f"not a date: {text!r} (no such day)") from None
 
 
+def be_iso(d: date) -> str:
+    """``2027-05-10`` → ``2570-05-10``: the ISO form people type, with the BE year."""
+    return f"{be_year(d.year)}-{d.month:02d}-{d.day:02d}"
+
+
 def format_date(d: date, *, thai_digits: bool = True, with_year: bool = True) -> str:
     """``10 Nov 2026`` → ``๑๐ พ.ย. ๒๕๖๙`` (or ``10 พ.ย. 2569`` with Arabic digits)."""
     text = f"{d.day} {MONTH_ABBR[d.month - 1]}"

@@ -22,7 +22,9 @@ from bot.catalogue.schema import FrequencyKind
 from bot.render import Fmt, TaskLine, keyboard
 from bot.schedule.reminders import next_slot, next_working_time, slot_instant
 from bot.schedule.rules import Kind, plan_change
+from bot.schedule.workdays import WorkCalendar
 from bot.services.access import Scope
+from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
 from bot.services.org import catalogue_by_id
@@ -96,6 +98,13 @@ class Chain:
         self.actor = actor
         self.now = now
         self.scope = Scope.of(ctx, actor)
+        self._calendars: dict[int, OfficeCalendar] = {}
+
+    async def calendar(self, org_id: int, fy: int) -> WorkCalendar:
+        """The office's working calendar of ``fy`` (read once per unit of work)."""
+        if org_id not in self._calendars:
+            self._calendars[org_id] = await office_calendar(self.s, self.ctx, org_id)
+        return self._calendars[org_id](fy)
 
     # -- checks ---------------------------------------------------------------------------
     async def may_act(self, occ: Occurrence, stage: str) -> bool:
@@ -190,6 +199,7 @@ class Chain:
             "updated_at": self.now,
             "escalated_at": None,
             "stage_started_at": self.now,
+            "due_moved_from": None,
         }
         if to is None:
             values.update(
@@ -206,7 +216,7 @@ class Chain:
         else:
             due = occ.due_for(to)
             assert due is not None
-            cal = self.ctx.calendar(occ.fiscal_year)
+            cal = await self.calendar(occ.org_id, occ.fiscal_year)
             values.update(
                 stage=to,
                 current_role=occ.role_for(to),
@@ -358,7 +368,7 @@ class Chain:
         if err:
             return err
         assert occ is not None
-        cal = self.ctx.calendar(occ.fiscal_year)
+        cal = await self.calendar(occ.org_id, occ.fiscal_year)
         today = self.now.astimezone(self.ctx.tz).date()
         when = slot_instant(cal.next_working_day(today), self.ctx.policy, self.ctx.tz)
         if occ.next_remind_at == when:
@@ -437,7 +447,7 @@ class Chain:
                 Occurrence.period_key.like(f"%C{today:%Y%m%d}%"),
             )
         )
-        cal = self.ctx.calendar(fiscal_year(today))
+        cal = await self.calendar(org_id, fiscal_year(today))
         planned = plan_change(item, today, cal, self.ctx.policy, seq=int(same_day or 0) + 1)
         first = planned.stages[0]
         stage_cols = {f"{s.stage.value}_role": s.role for s in planned.stages} | {
@@ -521,7 +531,7 @@ class Chain:
             return
         line = await self._task_line(occ)
         when = next_working_time(
-            self.now, self.ctx.calendar(occ.fiscal_year), self.ctx.policy, self.ctx.tz
+            self.now, await self.calendar(occ.org_id, occ.fiscal_year), self.ctx.policy, self.ctx.tz
         )
         event_id = await self.s.scalar(
             select(func.max(StageEvent.id)).where(StageEvent.occurrence_id == occ.id)

@@ -6,9 +6,9 @@ year are kept materialised, so the next year appears by itself before 1 October.
 Each office plans each fiscal year from the catalogue it adopted for that year
 (``python -m bot catalogue adopt``); the configured catalogue is only the default for
 a year not adopted yet, and adopting it then pins it.  A changed catalogue version of
-the same edition, or a changed policy, re-derives the deadlines of stages not yet
-done, and records that in the history; completed stages and occurrences are never
-touched.  When a year changes edition, the old edition's rows nobody acted on are
+the same edition, a changed policy or a change of the office's own days off
+(bot.services.holidays) re-derives the deadlines of stages not yet done, and records
+that in the history; completed stages and occurrences are never touched.  When a year changes edition, the old edition's rows nobody acted on are
 removed (they were only a plan); rows with history stay with their own item.
 """
 
@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue, Stage
 from bot.schedule.fiscal import fiscal_year
-from bot.schedule.reminders import next_slot
-from bot.schedule.rules import Kind, PlannedOccurrence, plan_fiscal_year
+from bot.schedule.reminders import next_reminder_time, next_slot, slot_instant
+from bot.schedule.rules import Kind, PlannedOccurrence, plan_change, plan_fiscal_year
+from bot.schedule.workdays import NO_CHANGES, DayChanges, WorkCalendar
 from bot.services.bulkinsert import BulkInsert, insert_rows
+from bot.services.calendars import changes_by_office
 from bot.services.context import AppContext
 from bot.services.org import (
     adopt,
@@ -98,13 +100,14 @@ def _stage_columns(planned: PlannedOccurrence) -> dict[str, Any]:
 
 
 class _Templates:
-    """Rows of one (catalogue, fiscal year) computed once and shared by every office."""
+    """Rows of one (catalogue, fiscal year, office calendar) computed once and shared by
+    every office with that calendar (most offices: the government calendar as it is)."""
 
     def __init__(self, ctx: AppContext, now: datetime) -> None:
         self.ctx = ctx
         self.now = now
-        self._plans: dict[tuple[str, int], list[PlannedOccurrence]] = {}
-        self._rows: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self._plans: dict[tuple[str, int, DayChanges], list[PlannedOccurrence]] = {}
+        self._rows: dict[tuple[str, int, DayChanges], list[dict[str, Any]]] = {}
         self._inserts: dict[str, BulkInsert] = {}
         self._versions: dict[int, tuple[VersionRef, Catalogue]] = {}
         self._defaults: dict[str, tuple[VersionRef, Catalogue]] = {}
@@ -141,20 +144,33 @@ class _Templates:
             self._inserts[dialect.name] = BulkInsert(session, dialect)
         return self._inserts[dialect.name]
 
-    def plan(self, version: VersionRef, catalogue: Catalogue, fy: int) -> list[PlannedOccurrence]:
-        key = (version.sha256, fy)
+    def plan(
+        self,
+        version: VersionRef,
+        catalogue: Catalogue,
+        fy: int,
+        changes: DayChanges = NO_CHANGES,
+    ) -> list[PlannedOccurrence]:
+        key = (version.sha256, fy, changes)
         if key not in self._plans:
             self._plans[key] = plan_fiscal_year(
-                catalogue, fy, self.ctx.calendar(fy), self.ctx.policy
+                catalogue, fy, self.ctx.calendar(fy, changes), self.ctx.policy
             )
         return self._plans[key]
 
-    def rows(self, version: VersionRef, catalogue: Catalogue, fy: int) -> list[dict[str, Any]]:
-        key = (version.sha256, fy)
+    def rows(
+        self,
+        version: VersionRef,
+        catalogue: Catalogue,
+        fy: int,
+        changes: DayChanges = NO_CHANGES,
+    ) -> list[dict[str, Any]]:
+        key = (version.sha256, fy, changes)
         if key not in self._rows:
-            cal, policy, tz, now = self.ctx.calendar(fy), self.ctx.policy, self.ctx.tz, self.now
+            cal = self.ctx.calendar(fy, changes)
+            policy, tz, now = self.ctx.policy, self.ctx.tz, self.now
             out = []
-            for p in self.plan(version, catalogue, fy):
+            for p in self.plan(version, catalogue, fy, changes):
                 first = p.stages[0]
                 out.append(
                     {
@@ -263,6 +279,8 @@ async def _reconcile(
     now: datetime,
     tracking: date,
     bulk: BulkInsert,
+    catalogue: Catalogue,
+    cal: WorkCalendar,
 ) -> MaterialiseStats:
     stats = MaterialiseStats()
     existing, other = await _existing(session, org.id, fy, version)
@@ -272,11 +290,11 @@ async def _reconcile(
     missing = [t for t in templates if (t["code"], t["period_key"]) not in existing]
     stats.created, stats.before_tracking = await insert_rows(session, bulk, org, missing, tracking)
     wanted = {(p.code, p.period.key): p for p in planned}
-    cal, policy, tz = ctx.calendar(fy), ctx.policy, ctx.tz
+    policy, tz = ctx.policy, ctx.tz
     for key, occ in existing.items():
         if occ.status != OccStatus.OPEN:
             continue
-        p = wanted.get(key)
+        p = wanted.get(key) or _replanned_change(occ, catalogue, cal, ctx)
         if p is None:
             if occ.kind != Kind.CHANGE.value:
                 _withdraw(session, occ, now, "no longer in the catalogue")
@@ -284,7 +302,29 @@ async def _reconcile(
             continue
         if _reschedule(occ, p, now, cal, policy, tz, session):
             stats.rescheduled += 1
+        else:
+            _off_day_reminder(occ, cal, ctx)
     return stats
+
+
+def _replanned_change(
+    occ: Occurrence, catalogue: Catalogue, cal: WorkCalendar, ctx: AppContext
+) -> PlannedOccurrence | None:
+    """A reported change's deadlines as the calendar now says (counted from its report)."""
+    item = catalogue.item(occ.code) if occ.kind == Kind.CHANGE.value else None
+    if item is None:
+        return None
+    return plan_change(item, occ.period_start, cal, ctx.policy)
+
+
+def _off_day_reminder(occ: Occurrence, cal: WorkCalendar, ctx: AppContext) -> None:
+    """A reminder (or a snooze) set for a day that is no longer a working day moves to
+    the next working day."""
+    if occ.next_remind_at is None:
+        return
+    day = occ.next_remind_at.astimezone(ctx.tz).date()
+    if not cal.is_working_day(day):
+        occ.next_remind_at = slot_instant(cal.on_or_after(day), ctx.policy, ctx.tz)
 
 
 def _reschedule(
@@ -296,7 +336,10 @@ def _reschedule(
     tz: Any,
     session: AsyncSession,
 ) -> bool:
-    """Move the deadlines of the stages not yet done to what the plan now says."""
+    """Move the deadlines of the stages not yet done to what the plan now says.
+
+    If the current stage's deadline moved, its holders hear it in the next reminder
+    (the next working morning), which names the deadline it moved from."""
     cols = _stage_columns(p)
     pending = CHAIN[CHAIN.index(occ.stage) :] if occ.stage in CHAIN else ()
     changes: list[str] = []
@@ -315,10 +358,16 @@ def _reschedule(
         occ.prepare_role = cols["prepare_role"]
     if not changes:
         return False
+    was_due = occ.current_due
     occ.current_role = occ.role_for(occ.stage)
     occ.current_due = occ.due_for(occ.stage)
     if occ.current_due is not None:
         occ.next_remind_at = next_slot(occ.current_due, now, cal, policy, tz).at
+        if was_due is not None and was_due != occ.current_due:
+            original = occ.due_moved_from or was_due
+            occ.due_moved_from = None if original == occ.current_due else original
+        if occ.due_moved_from is not None:
+            occ.next_remind_at = min(occ.next_remind_at, next_reminder_time(now, cal, policy, tz))
         if occ.current_due >= now.astimezone(tz).date():
             occ.escalated_at = None
     occ.version += 1
@@ -338,21 +387,24 @@ async def materialise_org(
     catalogue: Catalogue,
     templates: _Templates,
     count: int | None = None,
+    changes: DayChanges = NO_CHANGES,
 ) -> MaterialiseStats:
-    """Bring one office's fiscal year in line with the catalogue it adopted and the policy.
+    """Bring one office's fiscal year in line with the catalogue it adopted, the policy
+    and its calendar (the government one with the office's own ``changes``).
 
     ``count``: how many occurrences of ``fy`` the office has, if the caller read it in
     this transaction already."""
     tracking = org.tracking_since.astimezone(ctx.tz).date()
-    rows = templates.rows(version, catalogue, fy)
+    rows = templates.rows(version, catalogue, fy, changes)
     if count is None:
         count = await session.scalar(_count_of(org.id, fy))
     if not count:  # a fresh year: one bulk insert, nothing to compare
         created, before = await insert_rows(session, templates.insert(session), org, rows, tracking)
         return MaterialiseStats(created=created, before_tracking=before)
-    plan = templates.plan(version, catalogue, fy)
+    plan = templates.plan(version, catalogue, fy, changes)
+    bulk, cal = templates.insert(session), ctx.calendar(fy, changes)
     return await _reconcile(
-        session, ctx, org, fy, version, plan, rows, now, tracking, templates.insert(session)
+        session, ctx, org, fy, version, plan, rows, now, tracking, bulk, catalogue, cal
     )
 
 
@@ -411,6 +463,7 @@ async def materialise(
     templates = _Templates(ctx, now)
     async with ctx.db.transaction() as s:
         ids = org_ids or list(await s.scalars(select(Organisation.id).order_by(Organisation.id)))
+        calendars = await changes_by_office(s, org_ids)
     for org_id in ids:
         async with ctx.db.transaction() as s:
             office = await _load_office(s, org_id, years)
@@ -433,7 +486,48 @@ async def materialise(
                         catalogue=catalogue,
                         templates=templates,
                         count=office.counts[y],
+                        changes=calendars.get(org_id, NO_CHANGES),
                     )
                 )
         total.orgs += 1
+    return total
+
+
+async def replan_office(
+    session: AsyncSession, ctx: AppContext, org: Organisation, years: list[int], now: datetime
+) -> MaterialiseStats:
+    """Re-plan, in this unit of work, the open stages of an office's fiscal ``years`` on
+    its calendar as it is now (after a change of its days off), each year with the
+    catalogue the office adopted for it.  Years it has no occurrences of are left alone."""
+    changes = (await changes_by_office(session, [org.id])).get(org.id, NO_CHANGES)
+    adopted = {
+        a.fiscal_year: a.catalogue_id
+        for a in await session.scalars(
+            select(OrgCatalogue).where(
+                OrgCatalogue.org_id == org.id, OrgCatalogue.fiscal_year.in_(years)
+            )
+        )
+    }
+    templates = _Templates(ctx, now)
+    total = MaterialiseStats()
+    for fy in years:
+        count = await session.scalar(_count_of(org.id, fy))
+        if fy not in adopted or not count:
+            continue
+        version, catalogue = await templates.version(session, adopted[fy])
+        total.add(
+            await materialise_org(
+                session,
+                ctx,
+                org,
+                fy,
+                now,
+                version=version,
+                catalogue=catalogue,
+                templates=templates,
+                count=count,
+                changes=changes,
+            )
+        )
+        total.fiscal_years.append(fy)
     return total

@@ -267,9 +267,12 @@ async def include_before_tracking(
             )
         )
     )
+    from bot.services.calendars import office_calendar
+
+    cals = await office_calendar(session, ctx, org.id)
     for occ in rows:
         due = occ.current_due or occ.due_date
-        cal = ctx.calendar(occ.fiscal_year)
+        cal = cals(occ.fiscal_year)
         await session.execute(
             update(Occurrence)
             .where(Occurrence.id == occ.id)

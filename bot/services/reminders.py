@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
 from bot.render import Fmt, Part, TaskLine, render_reminders
-from bot.schedule.reminders import is_working_time, next_slot
+from bot.schedule.fiscal import fiscal_year
+from bot.schedule.reminders import is_civil_hour, next_slot
 from bot.services.audience import Recipient, head_audience
+from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
@@ -95,6 +97,10 @@ async def _remind_org(
     org = await session.get(Organisation, org_id)
     if org is None:
         return
+    cals = await office_calendar(session, ctx, org_id)
+    if not cals(fiscal_year(today)).is_working_day(today):
+        await _postpone(session, ctx, claimed, cals, now)  # the office's own day off
+        return
     titles = _Titles(session, ctx, org_id)
     holders = await repo.holders_by_role(session, org_id, now)
     org_roles = await repo.org_roles(session, org_id)
@@ -109,14 +115,16 @@ async def _remind_org(
     for occ in claimed:
         if occ.status != OccStatus.OPEN or occ.current_due is None or occ.current_role is None:
             continue
-        cal = ctx.calendar(occ.fiscal_year)
+        cal = cals(occ.fiscal_year)
         stats.stages += 1
+        moved_from = occ.due_moved_from  # told once, in this reminder
         await session.execute(
             update(Occurrence)
             .where(Occurrence.id == occ.id)
             .values(
                 next_remind_at=next_slot(occ.current_due, now, cal, ctx.policy, ctx.tz).at,
                 last_reminded_at=now,
+                due_moved_from=None,
             )
         )
         line = TaskLine(
@@ -127,6 +135,7 @@ async def _remind_org(
             occ.current_due,
             occ.kind,
             occ.period_key,
+            moved_from=moved_from,
         )
         reachable = [p for p in holders.get(occ.current_role, []) if p.reachable]
         for p in reachable:
@@ -189,7 +198,7 @@ async def _remind_org(
                         stage=fmt.stage(ln.stage),
                         role=role_names.get(occ.current_role or "", occ.current_role),
                         holders=names,
-                        overdue=fmt.num(ctx.calendar(occ.fiscal_year).between(ln.due, today)),
+                        overdue=fmt.num(cals(occ.fiscal_year).between(ln.due, today)),
                     )
                 )
             parts = split_lines(
@@ -242,6 +251,23 @@ async def _enqueue_parts(
         ):
             queued += 1
     return queued
+
+
+async def _postpone(
+    session: AsyncSession,
+    ctx: AppContext,
+    claimed: list[Occurrence],
+    cals: OfficeCalendar,
+    now: datetime,
+) -> None:
+    """Claimed on a day the office is closed: each stage waits for its next slot."""
+    for occ in claimed:
+        if occ.status != OccStatus.OPEN or occ.current_due is None:
+            continue
+        at = next_slot(occ.current_due, now, cals(occ.fiscal_year), ctx.policy, ctx.tz).at
+        await session.execute(
+            update(Occurrence).where(Occurrence.id == occ.id).values(next_remind_at=at)
+        )
 
 
 def recipient_fmt(ctx: AppContext, r: Recipient) -> Fmt:
@@ -299,7 +325,7 @@ async def remind(
     or as many as ``max_orgs`` / ``budget_seconds`` allow (the rest wait for the next tick,
     so a national wave does not hold up delivery of the first offices' messages)."""
     stats = TickStats()
-    if not is_working_time(now, ctx.calendar(), ctx.policy, ctx.tz):
+    if not is_civil_hour(now, ctx.policy, ctx.tz):  # each office's days off: _remind_org
         return stats
     deadline = ctx.clock.monotonic() + budget_seconds if budget_seconds is not None else None
     while max_orgs is None or stats.orgs < max_orgs:

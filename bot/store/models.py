@@ -241,6 +241,9 @@ class Occurrence(Base):
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     evidence_url: Mapped[str | None] = mapped_column(Text)
+    # the current stage's deadline before a re-plan moved it (a changed holiday, say):
+    # the next reminder says so, then it is cleared
+    due_moved_from: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -389,3 +392,20 @@ class PendingPrompt(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class OfficeDay(Base):
+    """An office's own change to the government calendar (bot.services.holidays): a day
+    off added (``off``: a provincial or local day, a special day the cabinet announced,
+    this year's วันพืชมงคล) or a listed day off the office works (``work``: cancelled)."""
+
+    __tablename__ = "office_day"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "off" | "work"
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
