@@ -23,13 +23,14 @@ class CalendarRow:
     code: str
     title: str
     kind: str
-    period: str
+    period: str  # the period it reports on (an annual results report: the year before)
     period_start: date
     period_end: date
     stage: Stage
     role_key: str
     role_name: str
     due: date
+    key: str  # the occurrence's own period key (stable event ids)
 
 
 def calendar_for(
@@ -63,13 +64,14 @@ def calendar_rows(
                     occ.code,
                     catalogue.title_of(occ.code),
                     occ.kind.value,
-                    occ.period.key,
-                    occ.period.start,
-                    occ.period.end,
+                    occ.covered.key,
+                    occ.covered.start,
+                    occ.covered.end,
                     s.stage,
                     r.key,
                     r.name,
                     s.due,
+                    occ.period.key,
                 )
             )
     return rows
@@ -159,7 +161,7 @@ def to_table(
     lines.append("  ".join("-" * max(w, 4) for w in widths[:-1]) + "  ----")
     for b in body:
         lines.append("  ".join(_pad(c, w) for c, w in zip(b, widths, strict=True)).rstrip())
-    occurrences = len({(r.code, r.period) for r in rows})
+    occurrences = len({(r.code, r.key) for r in rows})
     lines += [
         "",
         tr(
@@ -214,7 +216,7 @@ def to_ics(
         )
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{fy}-{r.code}-{r.period}-{r.stage.value}-{r.role_key}@ita-duty-bot",
+            f"UID:{fy}-{r.code}-{r.key}-{r.stage.value}-{r.role_key}@ita-duty-bot",
             f"DTSTAMP:{dtstamp}",
             f"DTSTART;VALUE=DATE:{r.due:%Y%m%d}",
             f"DTEND;VALUE=DATE:{r.due + timedelta(days=1):%Y%m%d}",

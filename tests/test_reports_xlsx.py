@@ -93,7 +93,9 @@ async def test_the_quarterly_workbook_holds_every_item_due_with_its_result(
         O10_URL,
         None,
     )
-    o12 = rows[("O12", "ปีงบ ๒๕๗๐")]
+    # an annual results report due in FY 2570 reports on FY 2569: that is what it says
+    assert ("O12", "ปีงบ ๒๕๗๐") not in rows
+    o12 = rows[("O12", "ปีงบ ๒๕๖๙")]
     assert o12[8:13] == ("๓๐ ธ.ค. ๒๕๖๙", "ล่าช้า ๓ วัน", "๒ ม.ค. ๒๕๗๐", "สมศรี ธุรการ", O12_URL)
     o15 = rows[("O15", "ปีงบ ๒๕๗๐")]
     assert o15[9:] == ("ไม่มีในรอบนี้", "๒ ธ.ค. ๒๕๖๙", "สมศรี ธุรการ", "-", NA_REASON)
@@ -225,7 +227,7 @@ async def test_arabic_digits_by_setting_and_the_annual_report(db: Database) -> N
     files = await build_report_files(h.world.ctx, "2570")
     wb = load(files.xlsx)
     rows = items_by_key(wb["ประเภทข้อมูล"])
-    assert rows[("O12", "ปีงบ 2570")][8:11] == ("30 ธ.ค. 2569", "ล่าช้า 3 วัน", "2 ม.ค. 2570")
+    assert rows[("O12", "ปีงบ 2569")][8:11] == ("30 ธ.ค. 2569", "ล่าช้า 3 วัน", "2 ม.ค. 2570")
     # the year: the four activities are due in it, not yet done
     measures = [list(r) for r in wb["มาตรการ"].iter_rows(min_row=5, values_only=True)]
     activity_rows = [r for r in measures if r[0] and str(r[0]).startswith("M")]

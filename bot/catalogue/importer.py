@@ -39,6 +39,7 @@ from bot.catalogue.schema import (
     Item,
     Measure,
     MonthRef,
+    default_reports_on,
 )
 from bot.catalogue.seeddrafts import COLUMN_NAMES, ActivityDraft, Fix, ItemDraft, MeasureDraft
 from bot.catalogue.seedreader import SeedReader
@@ -182,6 +183,7 @@ class _Finisher:
             title=title,
             frequency=Frequency(kind=kind, phrase=phrase),
             co_roles=co_roles,
+            reports_on=default_reports_on(title, kind),
             **roles,
         )
 

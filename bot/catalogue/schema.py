@@ -87,6 +87,19 @@ class Rule(_Strict):
     publish_offset: int | None = Field(default=None, ge=0, le=60)
 
 
+ReportsOn = Literal["current_fy", "previous_fy"]
+YEARLY_KINDS = (FrequencyKind.YEARLY, FrequencyKind.AT_LEAST_YEARLY)
+
+
+def default_reports_on(title: str, kind: FrequencyKind) -> ReportsOn:
+    """An annual *results* report (รายงานผล…ประจำปี) due after its year reports on the
+    fiscal year just ended; a plan (แผน…ประจำปี) and everything else on the current one."""
+    squashed = _norm(title)
+    if kind in YEARLY_KINDS and squashed.startswith("รายงานผล") and "ประจำปี" in squashed:
+        return "previous_fy"
+    return "current_fy"
+
+
 class Item(_Strict):
     code: str = Field(pattern=r"^O[1-9][0-9]*$")
     title: str = Field(min_length=1)
@@ -98,6 +111,17 @@ class Item(_Strict):
     # other roles the source names for a stage ("นักวิเคราะห์/นิติกร", a fourth role column);
     # the stage's own role above is the one reminded and accountable
     co_roles: dict[Stage, tuple[str, ...]] = Field(default_factory=dict)
+    reports_on: ReportsOn = Field(
+        default="current_fy",
+        description="the fiscal year a yearly item's occurrence reports on: previous_fy for "
+        "an annual results report due after the year it covers (its deadline is unchanged)",
+    )
+
+    @model_validator(mode="after")
+    def _reports_on_a_year(self) -> Item:
+        if self.reports_on == "previous_fy" and self.frequency.kind not in YEARLY_KINDS:
+            raise ValueError("reports_on: previous_fy is for yearly items only")
+        return self
 
     @property
     def number(self) -> int:

@@ -59,7 +59,7 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> lis
                 fmt.t(
                     "status.overdue_line",
                     code=occ.code,
-                    period=fmt.period(occ.period_key),
+                    period=fmt.period(occ.covered_key),
                     stage=fmt.stage(occ.stage),
                     role=role_names.get(o.role, o.role),
                     holders=", ".join(p.name for p in o.holders) or "-",
@@ -77,7 +77,7 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> lis
                 fmt.t(
                     "status.published_line",
                     code=occ.code,
-                    period=fmt.period(occ.period_key),
+                    period=fmt.period(occ.covered_key),
                     url=clip(occ.evidence_url or "", URL_SHOWN),
                 )
             )

@@ -179,7 +179,7 @@ def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistor
             "",
             fmt.t(
                 "item.occ",
-                period=fmt.period(occ.period_key),
+                period=fmt.period(occ.covered_key),
                 status=status,
                 due=fmt.date(occ.due_date),
             ),

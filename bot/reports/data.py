@@ -334,7 +334,7 @@ async def changes_between(
     session: AsyncSession, org_id: int, since: datetime, until: datetime
 ) -> list[ChangeLine]:
     rows = await session.execute(
-        select(StageEvent, Occurrence.code, Occurrence.period_key)
+        select(StageEvent, Occurrence.code, Occurrence.period_key, Occurrence.covers_key)
         .join(Occurrence, Occurrence.id == StageEvent.occurrence_id)
         .where(
             StageEvent.org_id == org_id,
@@ -345,8 +345,10 @@ async def changes_between(
         .order_by(StageEvent.at, StageEvent.id)
     )
     return [
-        ChangeLine(ev.at, code, period, ev.action, ev.stage, ev.actor.name if ev.actor else None)
-        for ev, code, period in rows
+        ChangeLine(
+            ev.at, code, covers or key, ev.action, ev.stage, ev.actor.name if ev.actor else None
+        )
+        for ev, code, key, covers in rows
     ]
 
 
@@ -676,7 +678,7 @@ async def report_data(
             code=o.code,
             title=cat.title_of(o.code),
             kind=o.kind,
-            period_key=o.period_key,
+            period_key=o.covered_key,  # the period it reports on
             fiscal_year=o.fiscal_year,
             due=o.due_date,
             prepare_role=o.prepare_role,

@@ -110,7 +110,7 @@ def render_digest(fmt: Fmt, data: DigestData) -> str:
                 fmt.t(
                     "digest.overdue_line",
                     code=o.occurrence.code,
-                    period=fmt.period(o.occurrence.period_key),
+                    period=fmt.period(o.occurrence.covered_key),
                     stage=fmt.stage(o.occurrence.stage),
                     role=data.view.role_name(o.role),
                     holders=", ".join(p.name for p in o.holders) or fmt.t("esc.nobody"),

@@ -11,14 +11,18 @@ Defaults (BRIEF.md), each overridable per item and globally:
 * the measures' activities — one-off, due on the last day of their month (or, for
   "ภายใน ๓๐ วัน", that many days after the fiscal year starts).
 
+An annual results report (``reports_on: previous_fy``) due on 31 Dec of fiscal year
+``fy`` reports on ``fy - 1``: its occurrence keeps ``fy``'s key and deadline and
+``covers`` the year before.
+
 A due date on a non-working day moves back to the previous working day.  Stage
 deadlines count back from that: prepare 5 working days, collect 2, publish 0.
-An occurrence belongs to the fiscal year of the period it covers.
+An occurrence belongs to the fiscal year it is planned for (the year of its key).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -62,10 +66,16 @@ class PlannedOccurrence:
     nominal_due: date
     due: date
     stages: tuple[StageDeadline, ...]
+    covers: Period | None = None  # what it reports on, when not ``period`` itself
 
     @property
     def fiscal_year(self) -> int:
         return self.period.fiscal_year
+
+    @property
+    def covered(self) -> Period:
+        """The period the occurrence reports on (named everywhere people see it)."""
+        return self.covers or self.period
 
     def stage(self, stage: Stage) -> StageDeadline | None:
         return next((s for s in self.stages if s.stage == stage), None)
@@ -152,11 +162,12 @@ def plan_item(
                 )
             )
     elif kind in (FrequencyKind.YEARLY, FrequencyKind.AT_LEAST_YEARLY):
-        out.append(
-            _full_chain(
-                item, Kind.PERIODIC, year_period(fy), _dated(fy, policy.yearly_due), cal, policy
-            )
+        occ = _full_chain(
+            item, Kind.PERIODIC, year_period(fy), _dated(fy, policy.yearly_due), cal, policy
         )
+        if item.reports_on == "previous_fy":
+            occ = replace(occ, covers=year_period(fy - 1))
+        out.append(occ)
     elif kind is FrequencyKind.ON_CHANGE:
         if policy.confirm_quarterly:
             for q in (1, 2, 3, 4):

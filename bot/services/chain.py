@@ -152,7 +152,7 @@ class Chain:
         return Outcome(
             False,
             "act.closed",
-            {"code": occ.code, "period": occ.period_key, "status": occ.status},
+            {"code": occ.code, "period": occ.covered_key, "status": occ.status},
             occ,
         )
 
@@ -507,7 +507,7 @@ class Chain:
             occ.stage,
             occ.current_due or occ.due_date,
             occ.kind,
-            occ.period_key,
+            occ.covered_key,
         )
 
     async def _own_follow_up(self, occ: Occurrence) -> list[TaskLine]:
@@ -544,7 +544,7 @@ class Chain:
                 key,
                 code=occ.code,
                 title=line.title,
-                period=fmt.period(occ.period_key),
+                period=fmt.period(occ.covered_key),
                 actor=self.actor.name,
                 due=fmt.date(line.due),
                 reason=extra.get("reason", ""),

@@ -179,8 +179,9 @@ class _Templates:
                         "code": p.code,
                         "kind": p.kind.value,
                         "period_key": p.period.key,
-                        "period_start": p.period.start,
-                        "period_end": p.period.end,
+                        "covers_key": p.covers.key if p.covers else None,
+                        "period_start": p.covered.start,
+                        "period_end": p.covered.end,
                         "nominal_due": p.nominal_due,
                         "due_date": p.due,
                         **_stage_columns(p),
@@ -292,6 +293,7 @@ async def _reconcile(
     wanted = {(p.code, p.period.key): p for p in planned}
     policy, tz = ctx.policy, ctx.tz
     for key, occ in existing.items():
+        _relabel(occ, wanted.get(key))
         if occ.status != OccStatus.OPEN:
             continue
         p = wanted.get(key) or _replanned_change(occ, catalogue, cal, ctx)
@@ -305,6 +307,20 @@ async def _reconcile(
         else:
             _off_day_reminder(occ, cal, ctx)
     return stats
+
+
+def _relabel(occ: Occurrence, p: PlannedOccurrence | None) -> None:
+    """The period it reports on, as the catalogue now says (done ones too: a label, not a
+    deadline)."""
+    if p is None or p.kind is Kind.CHANGE:
+        return
+    covers = p.covers.key if p.covers else None
+    if (occ.covers_key, occ.period_start, occ.period_end) != (
+        covers,
+        p.covered.start,
+        p.covered.end,
+    ):
+        occ.covers_key, occ.period_start, occ.period_end = covers, p.covered.start, p.covered.end
 
 
 def _replanned_change(

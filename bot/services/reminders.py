@@ -134,7 +134,7 @@ async def _remind_org(
             occ.stage,
             occ.current_due,
             occ.kind,
-            occ.period_key,
+            occ.covered_key,
             moved_from=moved_from,
         )
         reachable = [p for p in holders.get(occ.current_role, []) if p.reachable]

@@ -54,7 +54,7 @@ async def open_stages(
             o.stage,
             o.current_due or o.due_date,
             o.kind,
-            o.period_key,
+            o.covered_key,
         )
         for o in rows
     ]
@@ -257,7 +257,7 @@ async def summarise(
                 )
             elif due <= today + timedelta(days=upcoming_days):
                 s.upcoming.append(
-                    TaskLine(o.id, o.code, await titles.get(o), o.stage, due, o.kind, o.period_key)
+                    TaskLine(o.id, o.code, await titles.get(o), o.stage, due, o.kind, o.covered_key)
                 )
     s.overdue_list.sort(key=lambda x: (-x.days, x.occurrence.code))
     s.upcoming.sort(key=lambda t: (t.due, t.code))

@@ -220,6 +220,9 @@ class Occurrence(Base):
     code: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
     period_key: Mapped[str] = mapped_column(String(32))
+    # what it reports on, when not the period of its key: an annual results report due
+    # in December of FY 2570 (key 2570) covers FY 2569; period_start/end are that span
+    covers_key: Mapped[str | None] = mapped_column(String(32))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     nominal_due: Mapped[date] = mapped_column(Date)
@@ -267,6 +270,11 @@ class Occurrence(Base):
     @property
     def is_open(self) -> bool:
         return self.status == OccStatus.OPEN
+
+    @property
+    def covered_key(self) -> str:
+        """The key of the period it reports on (what every label names)."""
+        return self.covers_key or self.period_key
 
 
 class StageEvent(Base):
