@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.catalogue.schema import Catalogue, Stage
+from bot.render import Fmt
 from bot.schedule.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import PlannedOccurrence, plan_fiscal_year
@@ -141,10 +142,11 @@ def to_table(
     rows: list[CalendarRow], fy: int, *, lang: str = "th", thai_digits: bool = True
 ) -> str:
     heads = [tr(lang, f"cal.head.{k}") for k in ("item", "period", "stage", "role", "due", "title")]
+    fmt = Fmt(lang=lang, thai_digits=thai_digits)
     body = [
         [
             r.code,
-            r.period,
+            fmt.period(r.period),  # ต.ค. ๒๕๖๙, ไตรมาส ๑/๒๕๗๐, ปีงบ ๒๕๖๙
             stage_name(lang, r.stage.value),
             r.role_name,
             format_date(r.due, thai_digits=thai_digits),
@@ -221,7 +223,7 @@ def to_ics(
             f"DTSTART;VALUE=DATE:{r.due:%Y%m%d}",
             f"DTEND;VALUE=DATE:{r.due + timedelta(days=1):%Y%m%d}",
             f"SUMMARY:{_ics_escape(summary)}",
-            f"DESCRIPTION:{_ics_escape(f'{r.period} · {r.role_name}')}",
+            f"DESCRIPTION:{_ics_escape(f'{Fmt(lang=lang).period(r.period)} · {r.role_name}')}",
             "TRANSP:TRANSPARENT",
             "END:VEVENT",
         ]

@@ -60,6 +60,8 @@ async def test_the_head_gets_the_digest_and_the_report_with_their_files(db: Data
             assert "รอบ ๖ เดือน" in thai[0].params["text"]
             bad = text_of(await ask(h, HEAD, "/report 2570Q9"))
             assert "ไม่ใช่ช่วงรายงาน" in bad and "/report 2570Q1" in bad
+            ce = text_of(await ask(h, HEAD, "/report 2026Q1"))  # a CE year: the BE one meant
+            assert "ดูเหมือนปี ค.ศ." in ce and "หมายถึง 2569Q1 หรือไม่" in ce
 
     # asked for, not scheduled: nothing logged, nothing queued
     async with db.transaction() as s:

@@ -40,10 +40,12 @@ async def report(turn: Turn, context: Context) -> None:
     args = list(context.args or [])
     try:
         period = parse_report_period("".join(args)) if args else default_report_period(turn.today)
-    except ReportPeriodError:
-        turn.say(
-            turn.t("report.bad_period", text=" ".join(args)[:40]) + "\n" + turn.t("report.usage")
-        )
+    except ReportPeriodError as exc:
+        text = " ".join(args)[:40]
+        if exc.suggestion:  # 2026Q1 → 2569Q1
+            turn.say(turn.t("be.suggest", text=text, suggestion=exc.suggestion[:40]))
+            return
+        turn.say(turn.t("report.bad_period", text=text) + "\n" + turn.t("report.usage"))
         return
     data = await report_data(turn.session, turn.ctx, turn.person.org_id, period, turn.now)
     fmt = turn.fmt
