@@ -8,8 +8,10 @@ Each office plans each fiscal year from the catalogue it adopted for that year
 a year not adopted yet, and adopting it then pins it.  A changed catalogue version of
 the same edition, a changed policy or a change of the office's own days off
 (bot.services.holidays) re-derives the deadlines of stages not yet done, and records
-that in the history; completed stages and occurrences are never touched.  When a year changes edition, the old edition's rows nobody acted on are
-removed (they were only a plan); rows with history stay with their own item.
+that in the history; completed stages are never touched (only the label of the period
+an occurrence reports on is kept up to date).  When a year changes edition, the old
+edition's rows nobody acted on are removed (they were only a plan); rows with history
+stay with their own item.
 """
 
 from __future__ import annotations
