@@ -52,6 +52,8 @@ async def test_an_admin_adds_a_day_off_and_the_next_reminder_says_what_moved(
             assert "เป็น พ.ศ. หมายถึง 2569 หรือไม่" in text_of(await h.say(ADMIN, "/holidays 2026"))
             assert "วันเสาร์หรือวันอาทิตย์" in text_of(await h.say(ADMIN, "/holidays add 28/11/2569"))
             assert "ไม่ใช่วันที่" in text_of(await h.say(ADMIN, "/holidays add 31/2/2570 x"))
+            long_name = "/holidays add 27/11/2569 " + "ก" * 150
+            assert "ยาวเกินไป (ไม่เกิน ๑๐๐ ตัวอักษร)" in text_of(await h.say(ADMIN, long_name))
 
             added = text_of(await h.say(ADMIN, "/holidays add ๒๓/๑๒/๒๕๖๙ วันหยุดพิเศษ"))
             assert "เพิ่มวันหยุด ๒๓ ธ.ค. ๒๕๖๙ วันหยุดพิเศษ แล้ว" in added

@@ -289,7 +289,10 @@ async def holidays_command(turn: Turn, context: Context) -> None:
     except HolidayError as exc:
         turn.say(
             turn.t(
-                f"holidays.err.{exc.reason}", day=turn.fmt.date(exc.day), name=exc.name, n=MAX_NAME
+                f"holidays.err.{exc.reason}",
+                day=turn.fmt.date(exc.day),
+                name=exc.name,
+                n=turn.fmt.num(MAX_NAME),
             )
         )
         return
