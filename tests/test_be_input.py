@@ -24,6 +24,7 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 def test_years_are_be_and_thai_digits_are_welcome() -> None:
     assert parse_be_year("2570") == 2570
     assert parse_be_year(" ๒๕๗๐ ") == 2570
+    assert parse_be_year("２５７０") == 2570  # full-width, as some keyboards type
     for text, suggestion in (("2026", "2569"), ("1999", "2542"), ("๒๐๒๖", "2569")):
         with pytest.raises(BEYearError) as err:
             parse_be_year(text)

@@ -133,11 +133,6 @@ class BEYearError(ThaiDateError):
         )
 
 
-def plain_digits(text: str) -> str:
-    """``text`` with Thai digits made Arabic and surrounding space dropped."""
-    return to_arabic_digits(text).strip()
-
-
 def check_be_year(year: int, text: str | None = None) -> int:
     """``year`` if it is a plausible BE year; a CE-looking one gets :class:`BEYearError`."""
     shown = text if text is not None else str(year)
@@ -150,7 +145,7 @@ def check_be_year(year: int, text: str | None = None) -> int:
 
 def parse_be_year(text: str) -> int:
     """A typed BE year (``2570``, ``๒๕๗๐``); ``2026`` gets a suggestion of 2569."""
-    s = plain_digits(text)
+    s = normalise_digits(text).strip()
     if not re.fullmatch(r"[0-9]{4}", s):
         raise ThaiDateError(f"not a year: {text!r} (a Buddhist Era year such as 2570)")
     return check_be_year(int(s), s)
@@ -165,7 +160,7 @@ def parse_date(text: str, *, ce_ok: bool = False) -> date:
 
     ``2569-10-01`` is 1 October 2026.  A year below 2400 is a CE year: accepted as such
     when ``ce_ok``, otherwise :class:`BEYearError` suggests the BE date."""
-    s = plain_digits(text)
+    s = normalise_digits(text).strip()
     m = _ISO_RE.match(s) or _DMY_RE.match(s)
     if m is None:
         raise ThaiDateError(f"not a date: {text!r} (try 2570-05-10 or 10/5/2570)")
