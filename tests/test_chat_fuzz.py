@@ -23,7 +23,7 @@ from tests.support.world import ADMIN_TG, STRANGER_TG, chat_world
 
 USERS = [1001, 1002, 1003, 1004, 1005, ADMIN_TG, STRANGER_TG, 5555]
 COMMANDS = ["start", "help", "tasks", "done", "item", "changed", "status", "invite", "people", "assign",
-            "deactivate", "linkgroup", "lang", "cancel", "report", "digest", "nonsense"]  # fmt: skip
+            "deactivate", "linkgroup", "holidays", "lang", "cancel", "report", "digest", "nonsense"]  # fmt: skip
 WORDS = [
     "O10",
     "O12",

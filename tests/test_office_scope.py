@@ -25,6 +25,7 @@ from bot.store.db import Database
 from bot.store.models import (
     OccStatus,
     Occurrence,
+    OfficeDay,
     OrgRole,
     PendingPrompt,
     Person,
@@ -94,6 +95,17 @@ async def group_free_or_taken(db: Database, office: Office) -> str:
             await s.execute(update(OrgRole).where(OrgRole.org_id == office.org_id,
                             OrgRole.role_key == "head").values(group_chat_id=GROUP["id"]))  # fmt: skip
     return "lg:head"
+
+
+def no_office_days(text: str) -> Setup:
+    """/holidays add: the day is not the office's own day off yet (so adding it changes A)."""
+
+    async def setup(db: Database, office: Office) -> str:
+        async with db.transaction() as s:
+            await s.execute(delete(OfficeDay))
+        return text
+
+    return setup
 
 
 def plain(data: str) -> Setup:
@@ -167,6 +179,10 @@ OWN_ONLY = {
     "/assign": Cell(plain("/assign"), set(), button=False),
     "/deactivate": Cell(plain("/deactivate"), set(), button=False),
     "/linkgroup": Cell(plain("/linkgroup"), set(), button=False, in_group=True),
+    "/holidays": Cell(plain("/holidays"), set(), button=False),
+    "/holidays add": Cell(
+        no_office_days("/holidays add 2569-11-27 วันหยุดจังหวัด"), ADMINS, button=False
+    ),
 }
 OTHER: dict[int, Office] = {}
 _ids = itertools.count(1)
