@@ -752,7 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
         "adopt", help="an office follows a catalogue (YAML or XLSX) in one fiscal year"
     )
     ado.add_argument("file", help="the edition's catalogue, e.g. data/catalogue/ita-2565.yaml")
-    ado.add_argument("--fy", type=int, required=True, help="BE fiscal year, e.g. 2571")
+    ado.add_argument("--fy", type=be_year_arg, required=True, help="BE fiscal year, e.g. 2571")
     who = ado.add_mutually_exclusive_group()
     who.add_argument("--org", type=int, help="the office's id (default: the default office)")
     who.add_argument(

@@ -78,6 +78,10 @@ def cli(
         (["report", "--fy", "2026"], "2026 → did you mean 2569?"),
         (["org", "init", "--name", "x", "--track-from", "2026-10-01"], "did you mean 2569-10-01?"),
         (["holidays", "list", "--fy", "2026"], "2026 → did you mean 2569?"),
+        (
+            ["catalogue", "adopt", "data/catalogue/ita-2565.yaml", "--fy", "2027"],
+            "2027 → did you mean 2570?",
+        ),
     ],
 )
 def test_a_ce_year_on_the_command_line_is_refused(
