@@ -64,6 +64,7 @@ def build_application(
     token = settings.bot_token.get_secret_value()
     redact(token)  # before anything can log a URL that carries it
     ctx = build_context(settings, clock, db)
+    ctx.holiday_rules  # noqa: B018 - a bad holiday table stops the start, naming its file and line
     timeout = settings.request_timeout_seconds
     app = (
         ApplicationBuilder()

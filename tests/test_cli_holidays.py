@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import main
 from bot.clock import FakeClock
@@ -104,3 +106,58 @@ def test_a_bad_change_is_refused_and_changes_nothing(
     got, out, err = run(argv, office, capsys)
     assert got == code and out == "" and message in err
     assert run(["holidays", "list"], office, capsys)[1] == before
+
+
+def test_an_edited_holiday_table_applies_to_the_bot_and_the_calendar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "holidays.yaml"
+    text = Path("data/holidays.yaml").read_text(encoding="utf-8")
+    table.write_text(
+        text.replace("days_off: []", "days_off:\n  - {date: 2570-05-10, name: วันพืชมงคล}"),
+        encoding="utf-8",
+    )
+    st = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        holidays_file=table,
+    )
+    assert run(["org", "init", "--name", "อบต.บางไทรป่า"], st, capsys)[0] == 0
+    assert due(st, capsys, "O23", "2570M04")["publish"] == "2027-05-07"
+    _, out, _ = run(["holidays", "list", "--fy", "2570"], st, capsys)
+    assert "• ๑๐ พ.ค. ๒๕๗๐ วันพืชมงคล\n" in out and "ยังไม่มีวันพืชมงคล" not in out
+
+    async def stored() -> date:
+        from bot.store.db import Database
+        from bot.store.models import Occurrence
+
+        db = Database(st.database_url)
+        try:
+            async with db.transaction() as s:
+                occ = await s.scalar(
+                    select(Occurrence).where(
+                        Occurrence.code == "O23", Occurrence.period_key == "2570M04"
+                    )
+                )
+                assert occ is not None
+                return occ.due_date
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(stored()) == date(2027, 5, 7)  # what the bot planned, too
+
+    table.write_text(text.replace("month: 5", "month: 13"), encoding="utf-8")
+    code, out, err = run(["calendar", "--fy", "2570"], st, capsys)
+    assert code == 1 and out == "" and f"{table}:" in err and "month is 1..12" in err
+
+
+def test_the_bot_does_not_start_on_a_bad_holiday_table(tmp_path: Path) -> None:
+    from bot.app import build_application
+    from bot.holiday_table import HolidayTableError
+
+    table = tmp_path / "holidays.yaml"
+    table.write_text("worked:\n  - {name: National Labor Day, in_leiu: true}\n", encoding="utf-8")
+    st = Settings(_env_file=None, bot_token="1:x", holidays_file=table)  # type: ignore[call-arg]
+    with pytest.raises(HolidayTableError) as err:
+        build_application(st)
+    assert str(err.value).startswith(f"{table}:2: worked: unknown key 'in_leiu'")
