@@ -16,18 +16,16 @@ from pydantic import ValidationError
 from bot.catalogue.loader import CatalogueError
 from bot.catalogue.schema import FrequencyKind, Role, Stage
 from bot.catalogue.seedtext import norm
+from bot.shipped import data_file
+from bot.shipped import label as shipped_label
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ALIASES = REPO_ROOT / "data" / "aliases.yaml"
+DEFAULT_ALIASES = data_file("aliases.yaml")
 CHAIN_STAGES = (Stage.PREPARE, Stage.COLLECT, Stage.PUBLISH)
 
 
 def source_label(path: Path) -> str:
-    """The path relative to the repository when inside it, else the file name."""
-    try:
-        return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return path.name
+    """``data/aliases.yaml`` for a shipped file (in a checkout or a wheel), else the file name."""
+    return shipped_label(path) or path.name
 
 
 @dataclass(frozen=True)

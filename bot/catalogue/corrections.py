@@ -17,13 +17,14 @@ from typing import Any
 
 import yaml
 
-from bot.catalogue.aliases import REPO_ROOT, source_label
+from bot.catalogue.aliases import source_label
 from bot.catalogue.loader import CatalogueError
 from bot.catalogue.schema import Catalogue, FrequencyKind
 from bot.catalogue.seedtext import flexible, norm
 from bot.schedule.thai import MONTH_ABBR, to_thai_digits
+from bot.shipped import data_file
 
-DEFAULT_CORRECTIONS = REPO_ROOT / "data" / "corrections.yaml"
+DEFAULT_CORRECTIONS = data_file("corrections.yaml")
 
 ITEM_FIELDS = ("title", "prepare", "collect", "publish", "frequency")
 ACTIVITY_FIELDS = ("title", "steps", "responsible", "due", "report_quarter")

@@ -10,8 +10,9 @@ import yaml
 from pydantic import ValidationError
 
 from bot.catalogue.schema import Catalogue
+from bot.shipped import data_file
 
-SHIPPED_CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "catalogue" / "ita-2565.yaml"
+SHIPPED_CATALOGUE = data_file("catalogue", "ita-2565.yaml")
 
 
 class CatalogueError(ValueError):

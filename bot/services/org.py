@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
@@ -17,10 +16,11 @@ from bot.catalogue.loader import dump_catalogue
 from bot.catalogue.schema import Catalogue, Measure
 from bot.schedule.fiscal import fiscal_year
 from bot.services.context import AppContext
+from bot.shipped import data_file
 from bot.store import repo
 from bot.store.models import CatalogueVersion, Organisation, OrgCatalogue, OrgRole, Role, Unit
 
-UNITS_FILE = Path(__file__).resolve().parents[2] / "data" / "units.yaml"
+UNITS_FILE = data_file("units.yaml")
 
 
 class OrgError(ValueError):

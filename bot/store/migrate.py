@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+from bot.shipped import MIGRATIONS
 from bot.store.db import Database
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:
