@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from bot import __version__
 from bot.catalogue.loader import CatalogueError, load_catalogue
 from bot.catalogue.schema import Catalogue, Measure
+from bot.cli_errors import PROG, CliError, explain, load_settings, open_database, safe_url
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.holiday_table import HolidayTableError
 from bot.schedule.fiscal import fiscal_year
-from bot.schedule.thai import ThaiDateError, normalise_digits, parse_be_year, parse_date
+from bot.schedule.thai import ThaiDateError, be_iso, normalise_digits, parse_be_year, parse_date
 from bot.services.context import AppContext
-from bot.services.org import OrgError
-from bot.services.people import RosterError
 
 if TYPE_CHECKING:
     from bot.reports.data import Scope
@@ -280,8 +278,6 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Cl
         expect_items=args.items if args.items is not None else True,
         **kwargs,
     )
-    for line in result.report():
-        _err(line)
     text = render_catalogue(result)
     out = (
         Path(args.out)
@@ -289,9 +285,13 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings, clock: Cl
         else Path("data/catalogue") / f"ita-{result.catalogue.fiscal_year}.yaml"
     )
     if str(out) == "-":
+        for line in result.report():
+            _err(line)
         _out(text)
         return 0
     done = write_catalogue(out, text, force=args.force, now=clock.now().astimezone(settings.tz))
+    for line in result.report():  # once the catalogue is out: a refused --out is one line
+        _err(line)
     cat = result.catalogue
     _err(
         f"{done}: {len(cat.items)} items, {len(cat.activities)} activities, "
@@ -365,13 +365,20 @@ def cmd_catalogue_check(args: argparse.Namespace, settings: Settings, clock: Clo
 
 
 def _run_async(
-    coro_fn: Callable[[AppContext], Awaitable[int]], settings: Settings, clock: Clock
+    coro_fn: Callable[[AppContext], Awaitable[int]],
+    settings: Settings,
+    clock: Clock,
+    *,
+    create: bool = False,
 ) -> int:
-    """Run one async command against the configured database, disposing of it afterwards."""
+    """Run one async command against the configured database, disposing of it afterwards.
+
+    The database must exist and be migrated (see :func:`~bot.cli_errors.open_database`),
+    unless ``create``: the command makes it (and migrates it) itself."""
     from bot.app import build_context
 
     async def runner() -> int:
-        ctx = build_context(settings, clock)
+        ctx = build_context(settings, clock, await open_database(settings, create=create))
         try:
             return await coro_fn(ctx)
         finally:
@@ -386,21 +393,20 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings, clock: Clock) -
     async def go(ctx: AppContext) -> int:
         await upgrade(ctx.db)
         _err(
-            f"database at revision {await current_revision(ctx.db)} ({_safe_url(settings.database_url)})"
+            f"database at revision {await current_revision(ctx.db)} ({safe_url(settings.database_url)})"
         )
         return 0
 
-    return _run_async(go, settings, clock)
-
-
-def _safe_url(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+    return _run_async(go, settings, clock, create=True)
 
 
 def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot.services.materialise import materialise
     from bot.services.org import catalogue_for, init_org
+    from bot.store import repo
     from bot.store.migrate import upgrade
+
+    load_catalogue(settings.catalogue_file)  # a broken catalogue stops us before the database
 
     async def go(ctx: AppContext) -> int:
         await upgrade(ctx.db)
@@ -414,6 +420,12 @@ def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         elif args.measures:
             measures = read_catalogue(args.measures).measures
         async with ctx.db.transaction() as s:
+            first = await repo.default_org(s)
+            if first is not None and not args.another:
+                raise CliError(
+                    f"there is an office already (#{first.id} {first.name}) — `{PROG} org list` "
+                    "shows them; to add another office to this database, give --another"
+                )
             org = await init_org(s, ctx, args.name, now, tracking_since=since, measures=measures)
             org_id, default = org.id, org.is_default
             own = await catalogue_for(s, ctx, org_id, fiscal_year(now.astimezone(ctx.tz).date()))
@@ -424,6 +436,22 @@ def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
             f"fiscal years {', '.join(map(str, stats.fiscal_years))}: {stats.created} occurrences, "
             f"{stats.before_tracking} before tracking; its own measures: {activities} activities\n"
         )
+        return 0
+
+    return _run_async(go, settings, clock, create=True)
+
+
+def cmd_org_list(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from bot.services.org import list_orgs
+
+    async def go(ctx: AppContext) -> int:
+        async with ctx.db.transaction() as s:
+            offices = await list_orgs(s)
+        _out("id\tname\tdefault\ttracking since\tpeople\n")
+        for org, people in offices:
+            since = be_iso(org.tracking_since.astimezone(settings.tz).date())
+            default = "default" if org.is_default else "-"
+            _out(f"{org.id}\t{org.name}\t{default}\t{since}\t{people}\n")
         return 0
 
     return _run_async(go, settings, clock)
@@ -544,28 +572,29 @@ def cmd_people_deactivate(args: argparse.Namespace, settings: Settings, clock: C
 # -- invites ------------------------------------------------------------------------------------
 
 
-async def _bot_username(settings: Settings) -> str | None:
-    """The bot's @username, from settings or asked of the Bot API (needs BOT_TOKEN)."""
+async def _bot_username(settings: Settings) -> str:
+    """The bot's @username for links: BOT_USERNAME, or asked of the Bot API with BOT_TOKEN."""
     if settings.bot_username:
         return settings.bot_username.lstrip("@")
-    if settings.bot_token is None or not settings.bot_token.get_secret_value():
-        return None
-    from telegram import Bot
     from telegram.error import TelegramError
 
-    from bot.logs import redact
+    from bot.telegram.whoami import NoToken, scrub, whoami
 
-    redact(settings.bot_token.get_secret_value())
     try:
-        async with Bot(
-            settings.bot_token.get_secret_value(),
-            base_url=settings.bot_api_url,
-            base_file_url=settings.bot_file_url,
-        ) as bot:
-            return bot.username
+        me = await whoami(settings)
+    except NoToken:
+        raise CliError(
+            "invite links need the bot's @username: set BOT_USERNAME in .env (or BOT_TOKEN, "
+            "and it is asked of Telegram)"
+        ) from None
     except (TelegramError, OSError) as exc:
-        _err(f"could not ask Telegram for the bot's username ({exc}); set BOT_USERNAME")
-        return None
+        raise CliError(
+            f"could not ask Telegram for the bot's username ({scrub(str(exc), settings)}) — "
+            "set BOT_USERNAME in .env, or check BOT_TOKEN and the network"
+        ) from None
+    if not me.username:
+        raise CliError("Telegram gave no username for this bot — set BOT_USERNAME in .env")
+    return me.username
 
 
 def _make_invite(args: argparse.Namespace, settings: Settings, clock: Clock, *, admin: bool) -> int:
@@ -574,6 +603,7 @@ def _make_invite(args: argparse.Namespace, settings: Settings, clock: Clock, *, 
     from bot.services.people import find_person, resolve_role
 
     async def go(ctx: AppContext) -> int:
+        username = await _bot_username(settings)  # first: no invite without a link to it
         now = clock.now()
         async with ctx.db.transaction() as s:
             org = await get_org(s)
@@ -593,11 +623,10 @@ def _make_invite(args: argparse.Namespace, settings: Settings, clock: Clock, *, 
                 make_admin=admin,
             )
             expires = inv.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-        username = await _bot_username(settings)
         what = "admin" if admin else (role.name if role else "?")
         if person:
             what += f" for {person.name}"
-        link = onboarding.invite_link(username or "<bot username>", code)
+        link = onboarding.invite_link(username, code)
         _out(f"{link}\n")
         _err(f"invite for {what}; works once, expires {expires} ({settings.timezone})")
         return 0
@@ -698,11 +727,19 @@ def cmd_report(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
 # -- wiring ---------------------------------------------------------------------------------
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (not the usage, then the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m bot",
+    p = Parser(
+        prog=PROG,
         description="The ITA duty bot: reminds a Thai local office of its OIT disclosure duties.",
     )
+    p.add_argument("--version", action="version", version=f"ita-duty-bot {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     cal = sub.add_parser("calendar", help="print every deadline of a fiscal year")
@@ -803,7 +840,12 @@ def build_parser() -> argparse.ArgumentParser:
         "catalogue's, if it is this office's)",
     )
     om.add_argument("--no-measures", action="store_true", help="the office has no measures yet")
+    oi.add_argument(
+        "--another", action="store_true", help="add a further office to a database that has one"
+    )
     oi.set_defaults(func=cmd_org_init)
+    ol = org_sub.add_parser("list", help="the offices of this database")
+    ol.set_defaults(func=cmd_org_list)
     op = org_sub.add_parser(
         "include-past", help="also track (and remind) what fell due before tracking began"
     )
@@ -887,16 +929,15 @@ def main(
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0), or a bad argument (2), already explained
+    except SystemExit as exc:  # --help, --version (0) or a mistake (2), already told
         return int(exc.code or 0)
-    settings = settings or Settings()
-    clock = clock or SystemClock()
     func: Command = args.func
     try:
-        return func(args, settings, clock)
-    except (CatalogueError, HolidayTableError) as exc:
-        _err(f"error: {exc}")
-        return 1
-    except (RosterError, OrgError) as exc:
-        _err(f"error: {exc}")
-        return 1
+        settings = settings or load_settings()
+        return func(args, settings, clock or SystemClock())
+    except Exception as exc:
+        problem = explain(exc, args, settings)
+        if problem is None:
+            raise
+        _err(f"error: {problem}")
+        return problem.code

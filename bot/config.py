@@ -11,7 +11,7 @@ from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +20,10 @@ from bot.catalogue.schema import DueDate
 from bot.schedule.policy import SchedulePolicy
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/bot.db"
+SUPPORTED_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_URL_FORMS = (
+    "use sqlite+aiosqlite:///data/bot.db or postgresql+asyncpg://USER:PASSWORD@HOST:5432/DBNAME"
+)
 
 
 class Settings(BaseSettings):
@@ -86,7 +90,14 @@ class Settings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [int(v) for v in value.replace(";", ",").split(",") if v.strip()]
+            ids = [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
+            for v in ids:
+                if not v.lstrip("-").isdigit():
+                    raise ValueError(
+                        f"{v!r} is not a Telegram user id: numbers separated by commas, "
+                        "e.g. 123456789,987654321"
+                    )
+            return [int(v) for v in ids]
         if isinstance(value, int):
             return [value]
         return value
@@ -94,8 +105,35 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Asia/Bangkok"
+            ) from None
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        """An SQLAlchemy URL with one of the two async drivers the bot runs on."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {_URL_FORMS}") from None
+        backend = {"postgres": "postgresql"}.get(url.get_backend_name(), url.get_backend_name())
+        if url.drivername in SUPPORTED_DRIVERS.values():
+            return value
+        if backend in ("postgresql", "sqlite"):
+            wanted = SUPPORTED_DRIVERS[backend]
+            raise ValueError(
+                f"the bot needs the {wanted.split('+')[1]} driver: write {wanted}://… "
+                f"instead of {url.drivername}://…"
+            )
+        raise ValueError(f"the bot does not run on {url.drivername}; {_URL_FORMS}")
 
     @cached_property
     def tz(self) -> ZoneInfo:

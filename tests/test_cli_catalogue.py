@@ -120,10 +120,18 @@ def test_adopt_from_the_command_line(
     st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")  # type: ignore[call-arg]
     code, out, _ = run(["org", "init", "--name", "อบต.บางไทรป่า"], capsys, st)
     assert code == 0 and "its own measures: 4 activities" in out
-    code, out, _ = run(["org", "init", "--name", "อบต.อื่น"], capsys, st)
+    code, out, _ = run(["org", "init", "--name", "อบต.อื่น", "--another"], capsys, st)
     assert code == 0 and "its own measures: 0 activities" in out
     code, out, _ = run(
-        ["org", "init", "--name", "เทศบาลตำบลหนึ่ง", "--measures", str(SHIPPED_CATALOGUE)],
+        [
+            "org",
+            "init",
+            "--another",
+            "--name",
+            "เทศบาลตำบลหนึ่ง",
+            "--measures",
+            str(SHIPPED_CATALOGUE),
+        ],
         capsys,
         st,
     )

@@ -56,15 +56,25 @@ def test_roster_before_telegram(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0 and "inactive" in out
 
 
-def test_a_second_org_init_is_not_the_default(
+def test_a_second_office_only_when_asked_for(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     st = settings_for(tmp_path)
     run(["org", "init", "--name", "อบต.หนึ่ง"], st, capsys)
+    code, out, err = run(["org", "init", "--name", "อบต.สอง"], st, capsys)
+    assert code == 1 and out == "" and "there is an office already (#1 อบต.หนึ่ง)" in err
+    assert "--another" in err
     code, out, _ = run(
-        ["org", "init", "--name", "อบต.สอง", "--track-from", "2569-10-01"], st, capsys
+        ["org", "init", "--name", "อบต.สอง", "--track-from", "2569-10-01", "--another"], st, capsys
     )
     assert code == 0 and "default" not in out and "0 before tracking" in out
+    run(["people", "add", "--name", "สมชาย"], st, capsys)
+    code, out, _ = run(["org", "list"], st, capsys)
+    assert code == 0 and out.splitlines() == [
+        "id\tname\tdefault\ttracking since\tpeople",
+        "1\tอบต.หนึ่ง\tdefault\t2569-11-26\t1",
+        "2\tอบต.สอง\t-\t2569-10-01\t0",
+    ]
 
 
 def test_invite_links_from_the_command_line(

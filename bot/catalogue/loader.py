@@ -119,13 +119,29 @@ def validate_catalogue(
         raise CatalogueError(path, line, f"{prefix}{msg}{extra}", sheet=sheet) from None
 
 
+def not_utf8(exc: UnicodeDecodeError) -> tuple[int, str]:
+    """The line of the first byte that is not UTF-8, and what to do about it."""
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    byte = f" (byte 0x{data[exc.start]:02x})" if data else ""
+    return data[: exc.start].count(b"\n") + 1, (
+        f"not UTF-8 text{byte} — save it as UTF-8; a file from Thai Windows is often "
+        "cp874: iconv -f cp874 -t utf-8 OLD > NEW"
+    )
+
+
+def read_utf8(path: Path) -> str:
+    """A text file, or :class:`CatalogueError` naming it (and where it is not UTF-8)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogueError(path, None, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(path, *not_utf8(exc)) from None
+
+
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     p = Path(path) if path is not None else SHIPPED_CATALOGUE
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogueError(p, None, f"cannot read: {exc.strerror}") from None
-    return parse_catalogue(text, p)
+    return parse_catalogue(read_utf8(p), p)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -243,6 +243,21 @@ async def init_org(
     return org
 
 
+async def list_orgs(session: AsyncSession) -> list[tuple[Organisation, int]]:
+    """Every office, the default first, with the number of people on its roster."""
+    from sqlalchemy import func
+
+    from bot.store.models import Person
+
+    people = select(Person.org_id, func.count().label("n")).group_by(Person.org_id).subquery()
+    rows = await session.execute(
+        select(Organisation, func.coalesce(people.c.n, 0))
+        .outerjoin(people, people.c.org_id == Organisation.id)
+        .order_by(Organisation.is_default.desc(), Organisation.id)
+    )
+    return [(org, int(n)) for org, n in rows]
+
+
 async def get_org(session: AsyncSession, org_id: int | None = None) -> Organisation:
     org = await (session.get(Organisation, org_id) if org_id else repo.default_org(session))
     if org is None:

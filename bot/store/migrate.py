@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
@@ -38,3 +40,11 @@ def _current(connection: Connection) -> str | None:
 async def current_revision(db: Database) -> str | None:
     async with db.engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision this version of the bot ships (what ``upgrade`` migrates to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
