@@ -683,6 +683,68 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     return asyncio.run(go())
 
 
+# -- operations -------------------------------------------------------------------------------
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """Database, Telegram, outbox and jobs; exit 1 when anything is wrong."""
+    import json
+    from datetime import timedelta
+
+    from bot.services.health import Check, check_health, telegram_check
+    from bot.telegram.whoami import scrub, whoami
+
+    def ask() -> Awaitable[Check]:
+        return telegram_check(
+            lambda: whoami(settings, wait_seconds=args.wait), lambda t: scrub(t, settings)
+        )
+
+    async def go() -> int:
+        db, problem = None, None
+        try:
+            db = await open_database(settings)
+        except CliError as exc:
+            problem = str(exc)
+        try:
+            health = await check_health(
+                clock.now(),
+                db,
+                ask,
+                database_problem=problem,
+                outbox_max_age=timedelta(seconds=settings.health_outbox_max_age_seconds),
+            )
+        finally:
+            if db is not None:
+                await db.dispose()
+        if args.json:
+            text = json.dumps(health.as_dict(), ensure_ascii=False, indent=2)
+        else:
+            text = "\n".join(health.lines())
+        _out(scrub(text, settings) + "\n")
+        return 0 if health.ok else 1
+
+    return asyncio.run(go())
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """A consistent copy of the SQLite database while the bot runs (PostgreSQL: pg_dump)."""
+    from bot.store.backup import BackupError, backup_sqlite
+
+    path = settings.sqlite_path()
+    if path is None:
+        raise CliError(
+            "backup copies the embedded SQLite database; DATABASE_URL is PostgreSQL: use "
+            "pg_dump --format=custom --file=FILE (README, Operations)",
+            code=2,
+        )
+    try:
+        done = backup_sqlite(path, Path(args.out))
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    _err(f"backed up {path} to {done}")
+    return 0
+
+
 # -- reports ----------------------------------------------------------------------------------
 
 
@@ -909,6 +971,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot (long polling); migrates the database first")
     run.set_defaults(func=cmd_run)
+
+    hl = sub.add_parser(
+        "health", help="database, Telegram, outbox and jobs; exits 1 when something is wrong"
+    )
+    hl.add_argument("--json", action="store_true", help="the same, for a machine")
+    hl.add_argument(
+        "--wait", type=float, default=10.0, help="seconds to wait for Telegram (default 10)"
+    )
+    hl.set_defaults(func=cmd_health)
+
+    bk = sub.add_parser("backup", help="copy the SQLite database, consistently, while the bot runs")
+    bk.add_argument("--out", required=True, help="the copy, e.g. backups/bot-2569-11-26.db")
+    bk.set_defaults(func=cmd_backup)
 
     dsp = sub.add_parser("dispatch", help="only deliver the outbox (no polling)")
     dsp.add_argument("--once", action="store_true", help="stop when nothing is due")

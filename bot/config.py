@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="INFO", description="DEBUG, INFO, WARNING…; the token is redacted"
     )
+    # `python -m bot health` fails when a due message has waited longer than this
+    health_outbox_max_age_seconds: int = Field(default=1800, ge=60)
 
     # incoming updates: chats are served concurrently, each chat in order; per-sender limits
     update_workers: int = Field(default=8, ge=1, le=64)

@@ -12,6 +12,7 @@ from telegram.ext import Application, ContextTypes
 from bot.reports import run_due_reports
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
+from bot.services.jobruns import recorded
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
 
@@ -27,6 +28,7 @@ def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
     return ctx
 
 
+@recorded
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Turn due reminder slots into outbox rows (for a part of the tick), then deliver."""
     ctx = app_context(context)
@@ -48,12 +50,14 @@ async def dispatch_now(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("dispatch: %s", sent)
 
 
+@recorded
 async def materialise_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = app_context(context)
     stats = await materialise(ctx, ctx.clock.now())
     log.info("materialised: %s", stats)
 
 
+@recorded
 async def reports_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Queue the weekly digest and the quarterly reports that are due (each once)."""
     ctx = app_context(context)

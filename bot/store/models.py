@@ -417,3 +417,22 @@ class OfficeDay(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    """Each periodic job's last run, written by the job itself (``bot.services.jobruns``),
+    read by ``python -m bot health``.  One row per job the running bot has registered; the
+    next time it is due is precomputed, so "late" is one comparison."""
+
+    __tablename__ = "job_run"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    every_seconds: Mapped[int | None] = mapped_column(Integer)
+    next_due_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    ok: Mapped[bool | None] = mapped_column(Boolean)  # None: never finished
+    error: Mapped[str | None] = mapped_column(Text)
+    last_ok_at: Mapped[datetime | None]
+    runs: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,126 @@
+"""Each periodic job records its runs in ``job_run``, for ``python -m bot health``.
+
+:func:`recorded` wraps a job callback: when it starts, its row gets the start time and
+the time it is next due (asked of its trigger, on the application's clock); when it ends,
+whether it succeeded.  The same write gives every other job of the queue that has not run
+yet a row with its first due time, and drops the rows of jobs the queue no longer has, so
+the table is always the running bot's list of jobs.
+
+Recording never breaks a job: a write that fails (the database is down, say) is logged
+and dropped, and the job goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.ext import ContextTypes, Job
+
+from bot.services.context import AppContext
+from bot.store.models import JobRun
+
+log = logging.getLogger(__name__)
+
+JobCallback = Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def recorded(job: JobCallback) -> JobCallback:
+    """``job``, writing each of its runs to ``job_run``."""
+    warned: set[type[BaseException]] = set()
+
+    async def quietly(write: Coroutine[Any, Any, None]) -> None:
+        try:
+            await write
+        except Exception as exc:
+            level = logging.DEBUG if type(exc) in warned else logging.WARNING
+            warned.add(type(exc))
+            log.log(level, "could not record a run of %s: %s", job.__name__, reason(exc))
+
+    @functools.wraps(job)
+    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
+        ctx: AppContext = context.application.bot_data["ctx"]
+        this = context.job
+        name = this.name if this is not None and this.name else job.__name__
+        others = [j for j in (context.job_queue.jobs() if context.job_queue else ()) if j.name]
+        await quietly(_started(ctx, name, this, others))
+        try:
+            await job(context)
+        except Exception as exc:
+            await quietly(_finished(ctx, name, error=reason(exc)))
+            raise
+        await quietly(_finished(ctx, name, error=None))
+
+    return run
+
+
+def schedule_of(job: Job[Any] | None, after: datetime) -> tuple[datetime | None, int | None]:
+    """When ``job`` next fires after ``after`` (on the caller's clock), and its period."""
+    trigger = getattr(getattr(job, "job", None), "trigger", None)
+    if trigger is None:
+        return None, None
+    first = trigger.get_next_fire_time(after, after)
+    second = trigger.get_next_fire_time(first, first) if first is not None else None
+    every = int((second - first).total_seconds()) if first and second else None
+    return first, every
+
+
+def _upsert(session: AsyncSession, values: dict[str, Any]) -> Any:
+    ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return ins(JobRun).values(**values)
+
+
+async def _started(ctx: AppContext, name: str, this: Job[Any] | None, jobs: list[Job[Any]]) -> None:
+    now = ctx.clock.now()
+    next_due, every = schedule_of(this, now)
+    async with ctx.db.transaction() as s:
+        mine = {
+            "worker_id": ctx.settings.worker_id,
+            "every_seconds": every,
+            "next_due_at": next_due,
+            "started_at": now,
+            "finished_at": None,
+            "ok": None,
+            "error": None,
+        }
+        stmt = _upsert(s, {"name": name, "runs": 1, **mine})
+        await s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={**mine, "runs": JobRun.runs + 1}
+            )
+        )
+        for other in jobs:
+            if other.name == name:
+                continue
+            due, period = schedule_of(other, now)
+            stmt = _upsert(
+                s, {"name": other.name, "runs": 0, "next_due_at": due, "every_seconds": period}
+            )
+            await s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+        if jobs:
+            known = {name} | {j.name for j in jobs if j.name}
+            await s.execute(delete(JobRun).where(JobRun.name.not_in(known)))
+
+
+async def _finished(ctx: AppContext, name: str, *, error: str | None) -> None:
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        row = await s.get(JobRun, name)
+        if row is None:  # its start could not be written
+            return
+        row.finished_at, row.ok, row.error = now, error is None, error
+        if error is None:
+            row.last_ok_at = now
+
+
+def reason(exc: BaseException) -> str:
+    """One short line saying what went wrong (no traceback)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:300]
