@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -207,3 +208,30 @@ def test_the_entrypoint_serves_and_the_healthcheck_passes(
     if not database_env:
         assert (workdir / "data" / "bot.db").is_file()  # on the volume
     assert [p.name for p in workdir.iterdir()] == ["data"]  # nothing written elsewhere
+
+
+# -- systemd ------------------------------------------------------------------------------------
+
+UNIT = ROOT / "config" / "ita-duty-bot.service"
+
+
+def test_the_systemd_unit_is_valid_and_runs_our_commands(tmp_path: Path) -> None:
+    from bot.cli import build_parser
+
+    text = UNIT.read_text(encoding="utf-8")
+    assert text.rstrip("\n") in (ROOT / "README.md").read_text(encoding="utf-8")  # shown there
+    unit = {
+        k: v for k, _, v in (ln.partition("=") for ln in text.splitlines()) if v and k[0] != "#"
+    }
+    for key in ("ExecStartPre", "ExecStart"):
+        program, *args = shlex.split(unit[key])
+        assert program == "/opt/ita-duty-bot/bin/ita-duty-bot"
+        build_parser().parse_args(args)  # a command the bot has (argparse exits otherwise)
+    assert unit["User"] != "root" and unit["Restart"] == "on-failure"
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed here: the unit's syntax is not checked")
+    here = tmp_path / UNIT.name  # verify needs the executables to exist: point at ours
+    here.write_text(text.replace("/opt/ita-duty-bot/bin/", f"{BIN}/"), encoding="utf-8")
+    check = subprocess.run([analyze, "verify", str(here)], capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout + check.stderr == "", check.stderr
