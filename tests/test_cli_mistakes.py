@@ -90,7 +90,6 @@ def cases(office: Path) -> list[Case]:
         # arguments
         Case("fy -5", ["calendar", "--fy", "-5"], ["argument --fy", "'-5'", "Buddhist Era"], code=2),
         Case("fy CE", ["calendar", "--fy", "2026"], ["argument --fy", "did you mean 2569?"], code=2),
-        Case("no command", [], ["required: COMMAND", "--help"], code=2),
         # offices and invites
         Case("second office", ["org", "init", "--name", "อบต.สอง"], ["an office already", "org list", "--another"], db),
         Case("no username", ["invite", "--role", "นิติกร"], ["BOT_USERNAME", "BOT_TOKEN"], db),
