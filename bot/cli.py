@@ -388,9 +388,13 @@ def _run_async(
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.store.migrate import current_revision, upgrade
+    from bot.cli_errors import newer_schema
+    from bot.store.migrate import current_revision, known_revisions, upgrade
 
     async def go(ctx: AppContext) -> int:
+        current = await current_revision(ctx.db)
+        if current is not None and current not in known_revisions():
+            raise CliError(newer_schema(safe_url(settings.database_url), current))
         await upgrade(ctx.db)
         _err(
             f"database at revision {await current_revision(ctx.db)} ({safe_url(settings.database_url)})"

@@ -123,7 +123,7 @@ async def open_database(settings: Settings, *, create: bool = False) -> Database
 
     A missing SQLite file is not created for a command that only reads or changes data."""
     from bot.store.db import Database
-    from bot.store.migrate import current_revision, head_revision
+    from bot.store.migrate import current_revision, head_revision, known_revisions
 
     path = settings.sqlite_path()
     if path is not None and not create and not path.exists():
@@ -156,9 +156,18 @@ async def open_database(settings: Settings, *, create: bool = False) -> Database
             f"the database {where} has no tables yet — run `{PROG} db upgrade` "
             f"(or `{PROG} org init --name NAME`, which also creates the office)"
         )
+    if current not in known_revisions():
+        raise CliError(newer_schema(where, current))
     raise CliError(
         f"the database {where} is at schema revision {current}, this version needs {head} — "
         f"run `{PROG} db upgrade` (back it up first: see README, Operations)"
+    )
+
+
+def newer_schema(where: str, revision: str) -> str:
+    return (
+        f"the database {where} is at schema revision {revision}, which this version of the bot "
+        "does not know: a newer version migrated it — run that version (or restore a backup)"
     )
 
 

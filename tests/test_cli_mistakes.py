@@ -5,6 +5,7 @@ Each case runs ``python -m bot`` as a real process, as a person would."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -47,12 +48,15 @@ def bot(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a database holding one office, an empty SQLite file, a database at
-    an old schema revision, a catalogue saved in cp874 and a plain file."""
+    """A folder with a database holding one office, an empty SQLite file, databases at an
+    old and at an unknown (newer) schema revision, a catalogue saved in cp874, a plain file."""
     where = tmp_path_factory.mktemp("office")
     settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{where / 'bot.db'}")  # type: ignore[call-arg]
     assert main(["org", "init", "--name", "อบต.ทดสอบ"], settings=settings) == 0
     (where / "empty.db").touch()
+    (where / "newer.db").write_bytes((where / "bot.db").read_bytes())
+    with sqlite3.connect(where / "newer.db") as newer:  # as a later version leaves it
+        newer.execute("UPDATE alembic_version SET version_num = '9999'")
     old = Database(f"sqlite+aiosqlite:///{where / 'old.db'}")
     run(upgrade(old, "0001"))
     run(old.dispose())
@@ -84,6 +88,8 @@ def cases(office: Path) -> list[Case]:
         Case("no database", ["people", "list"], ["DATABASE_URL", "no database at data/bot.db", "org init"]),
         Case("empty file", ["people", "list"], ["no tables yet", "db upgrade"], {"DATABASE_URL": f"sqlite+aiosqlite:///{office / 'empty.db'}"}),
         Case("old schema", ["invite", "--role", "นิติกร"], ["revision 0001", f"needs {head_revision()}", "db upgrade"], {"DATABASE_URL": f"sqlite+aiosqlite:///{office / 'old.db'}", "BOT_USERNAME": "x_bot"}),
+        Case("newer schema", ["db", "upgrade"], ["revision 9999", "a newer version migrated it"], {"DATABASE_URL": f"sqlite+aiosqlite:///{office / 'newer.db'}"}),
+        Case("newer schema list", ["people", "list"], ["revision 9999", "a newer version migrated it"], {"DATABASE_URL": f"sqlite+aiosqlite:///{office / 'newer.db'}"}),
         # a catalogue saved in Thai Windows' encoding
         Case("cp874", ["calendar", "--catalogue", str(office / "cat874.yaml")], ["cat874.yaml:5", "not UTF-8", "cp874"]),
         Case("cp874 setting", ["org", "init", "--name", "x"], ["cat874.yaml:5", "not UTF-8"], {"CATALOGUE_FILE": str(office / "cat874.yaml")}),
