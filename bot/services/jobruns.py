@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,6 +81,19 @@ async def _started(ctx: AppContext, name: str, this: Job[Any] | None, jobs: list
     now = ctx.clock.now()
     next_due, every = schedule_of(this, now)
     async with ctx.db.transaction() as s:
+        # the other jobs' rows only when they are missing or gone, so that jobs running at
+        # the same time each write their own row and nothing else
+        existing = set(await s.scalars(select(JobRun.name)))
+        for other in jobs:
+            if other.name and other.name != name and other.name not in existing:
+                due, period = schedule_of(other, now)
+                stmt = _upsert(
+                    s, {"name": other.name, "runs": 0, "next_due_at": due, "every_seconds": period}
+                )
+                await s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+        gone = existing - {name} - {j.name for j in jobs if j.name} if jobs else set()
+        if gone:
+            await s.execute(delete(JobRun).where(JobRun.name.in_(gone)))
         mine = {
             "worker_id": ctx.settings.worker_id,
             "every_seconds": every,
@@ -96,17 +109,6 @@ async def _started(ctx: AppContext, name: str, this: Job[Any] | None, jobs: list
                 index_elements=["name"], set_={**mine, "runs": JobRun.runs + 1}
             )
         )
-        for other in jobs:
-            if other.name == name:
-                continue
-            due, period = schedule_of(other, now)
-            stmt = _upsert(
-                s, {"name": other.name, "runs": 0, "next_due_at": due, "every_seconds": period}
-            )
-            await s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-        if jobs:
-            known = {name} | {j.name for j in jobs if j.name}
-            await s.execute(delete(JobRun).where(JobRun.name.not_in(known)))
 
 
 async def _finished(ctx: AppContext, name: str, *, error: str | None) -> None:
