@@ -11,8 +11,9 @@ import yaml
 
 from bot.schedule.thai import ThaiDateError, parse_date
 from bot.schedule.workdays import AnnouncedDayOff, HolidayRules, WorkedHoliday
+from bot.shipped import data_file
 
-SHIPPED_HOLIDAYS = Path(__file__).resolve().parents[1] / "data" / "holidays.yaml"
+SHIPPED_HOLIDAYS = data_file("holidays.yaml")
 SECTIONS = ("worked", "announced", "days_off")
 KEYS = {
     "worked": {"name", "thai", "in_lieu", "why"},

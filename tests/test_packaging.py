@@ -53,13 +53,16 @@ def test_data_and_migrations_ship_in_the_wheel() -> None:
 
 
 def test_shipped_paths_resolve_in_the_checkout() -> None:
-    from bot.catalogue.importer import DEFAULT_ALIASES
+    from bot.catalogue.importer import DEFAULT_ALIASES, DEFAULT_CORRECTIONS
     from bot.catalogue.loader import SHIPPED_CATALOGUE
+    from bot.holiday_table import SHIPPED_HOLIDAYS
     from bot.services.org import UNITS_FILE
     from bot.store.migrate import MIGRATIONS
 
     assert shipped.ROOT == ROOT  # an editable install reads the checkout's own files
-    for path in (SHIPPED_CATALOGUE, UNITS_FILE, DEFAULT_ALIASES, MIGRATIONS / "env.py"):
+    shipped_files = (SHIPPED_CATALOGUE, UNITS_FILE, DEFAULT_ALIASES, DEFAULT_CORRECTIONS,
+                     SHIPPED_HOLIDAYS, MIGRATIONS / "env.py")  # fmt: skip
+    for path in shipped_files:
         assert path.is_file() and path.is_relative_to(ROOT)
     assert shipped.label(DEFAULT_ALIASES) == "data/aliases.yaml"
     assert shipped.label(Path("/elsewhere/aliases.yaml")) is None
