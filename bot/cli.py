@@ -24,6 +24,7 @@ from bot.services.context import AppContext
 if TYPE_CHECKING:
     from bot.reports.data import Scope
     from bot.schedule.workdays import DayChanges
+    from bot.store.db import Database
 
 Command = Callable[[argparse.Namespace, Settings, Clock], int]
 
@@ -374,11 +375,12 @@ def _run_async(
     """Run one async command against the configured database, disposing of it afterwards.
 
     The database must exist and be migrated (see :func:`~bot.cli_errors.open_database`),
-    unless ``create``: the command makes it (and migrates it) itself."""
+    unless ``create``: it is made and migrated first (:func:`open_migrated`)."""
     from bot.app import build_context
 
     async def runner() -> int:
-        ctx = build_context(settings, clock, await open_database(settings, create=create))
+        db = await (open_migrated(settings) if create else open_database(settings))
+        ctx = build_context(settings, clock, db)
         try:
             return await coro_fn(ctx)
         finally:
@@ -388,14 +390,9 @@ def _run_async(
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.cli_errors import newer_schema
-    from bot.store.migrate import current_revision, known_revisions, upgrade
+    from bot.store.migrate import current_revision
 
     async def go(ctx: AppContext) -> int:
-        current = await current_revision(ctx.db)
-        if current is not None and current not in known_revisions():
-            raise CliError(newer_schema(safe_url(settings.database_url), current))
-        await upgrade(ctx.db)
         _err(
             f"database at revision {await current_revision(ctx.db)} ({safe_url(settings.database_url)})"
         )
@@ -404,16 +401,32 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings, clock: Clock) -
     return _run_async(go, settings, clock, create=True)
 
 
+async def open_migrated(settings: Settings) -> Database:
+    """The configured database, created if missing and migrated to this version's schema —
+    as ``run`` does on start; refused, in one line, when a newer version migrated it."""
+    from bot.cli_errors import newer_schema
+    from bot.store.migrate import current_revision, known_revisions, upgrade
+
+    db = await open_database(settings, create=True)
+    try:
+        current = await current_revision(db)
+        if current is not None and current not in known_revisions():
+            raise CliError(newer_schema(safe_url(settings.database_url), current))
+        await upgrade(db)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
 def cmd_org_init(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot.services.materialise import materialise
     from bot.services.org import catalogue_for, init_org
     from bot.store import repo
-    from bot.store.migrate import upgrade
 
     load_catalogue(settings.catalogue_file)  # a broken catalogue stops us before the database
 
     async def go(ctx: AppContext) -> int:
-        await upgrade(ctx.db)
         now = clock.now()
         since = None
         if args.track_from:
@@ -662,16 +675,17 @@ def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
 
 def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     """Deliver the outbox without polling for updates (an extra sender, or a drain)."""
-    from bot.app import MissingToken, build_application
+    from bot.app import BOTFATHER_HELP, MissingToken, build_application
     from bot.services.dispatch import Dispatcher
 
-    try:
-        app = build_application(settings, clock=clock, with_jobs=False, startup=False)
-    except MissingToken as exc:
-        _err(str(exc))
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        _err(str(MissingToken(BOTFATHER_HELP)))
         return 2
 
     async def go() -> int:
+        # like `run`, on a database made and migrated first (not "no such table" mid-send)
+        db = await open_migrated(settings)
+        app = build_application(settings, clock=clock, db=db, with_jobs=False, startup=False)
         ctx: AppContext = app.bot_data["ctx"]
         async with app:
             d = Dispatcher(ctx, app.bot)

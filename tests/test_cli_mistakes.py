@@ -144,3 +144,26 @@ def test_version() -> None:
 
     proc = bot(["--version"], ROOT, {})
     assert proc.returncode == 0 and proc.stdout == f"ita-duty-bot {version('ita-duty-bot')}\n"
+
+
+def test_dispatch_makes_and_migrates_a_missing_database(tmp_path: Path) -> None:
+    """An extra sender started before the receiver: like `run`, it creates the database at
+    this version's schema (nothing is due there yet) instead of failing on "no such table"."""
+    from tests.support.botapi import BotApiEmulator
+
+    with BotApiEmulator() as emu:
+        env = {"BOT_TOKEN": emu.token, "TELEGRAM_API_BASE_URL": emu.base_url}
+        proc = bot(["dispatch", "--once"], tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "dispatch: " in proc.stderr
+    with sqlite3.connect(tmp_path / "data" / "bot.db") as made:
+        [(revision,)] = made.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert revision == head_revision()
+    # a database a newer version migrated is refused in one line, and left as it was
+    newer = {**env, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'newer.db'}"}
+    (tmp_path / "newer.db").write_bytes((tmp_path / "data" / "bot.db").read_bytes())
+    with sqlite3.connect(tmp_path / "newer.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    proc = bot(["dispatch", "--once"], tmp_path, newer)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "revision 9999" in proc.stderr
