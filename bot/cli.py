@@ -669,7 +669,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     except MissingToken as exc:
         _err(str(exc))
         return 2
-    app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    from bot.web import ALLOWED_UPDATES, run_webhook, serve_health_while_polling
+
+    if settings.webhook_url:
+        run_webhook(app)
+        return 0
+    if settings.http_port is not None:
+        serve_health_while_polling(app)
+    app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 
@@ -987,7 +994,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=("th", "en"), help="default: DEFAULT_LANGUAGE")
     rep.set_defaults(func=cmd_report)
 
-    run = sub.add_parser("run", help="run the bot (long polling); migrates the database first")
+    run = sub.add_parser(
+        "run", help="run the bot (long polling, or a webhook); migrates the database first"
+    )
     run.set_defaults(func=cmd_run)
 
     hl = sub.add_parser(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 PROG = "python -m bot"
 SETTINGS_HINT = "fix it in .env or the environment (config/example.env lists every setting)"
-SECRET_SETTINGS = frozenset({"BOT_TOKEN", "DATABASE_URL"})
+SECRET_SETTINGS = frozenset({"BOT_TOKEN", "DATABASE_URL", "WEBHOOK_SECRET"})
 
 
 class CliError(Exception):

@@ -6,6 +6,7 @@ Nothing here is instantiated at import time: :func:`bot.cli.main` builds one
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import date, time
 from functools import cached_property
@@ -20,6 +21,9 @@ from bot.catalogue.schema import DueDate
 from bot.schedule.policy import SchedulePolicy
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/bot.db"
+DEFAULT_WEBHOOK_PORT = 8080
+HEALTH_PATH = "/health"
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 SUPPORTED_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _URL_FORMS = (
     "use sqlite+aiosqlite:///data/bot.db or postgresql+asyncpg://USER:PASSWORD@HOST:5432/DBNAME"
@@ -70,6 +74,19 @@ class Settings(BaseSettings):
     )
     # `python -m bot health` fails when a due message has waited longer than this
     health_outbox_max_age_seconds: int = Field(default=1800, ge=60)
+
+    # serving: long polling, unless WEBHOOK_URL is set (bot/web.py); the HTTP server answers
+    # Telegram's webhook at the URL's path and GET /health
+    webhook_url: str | None = Field(
+        default=None, description="https://HOST/PATH Telegram posts updates to"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Telegram's secret token; default: a new random one each start"
+    )
+    listen_address: str = "127.0.0.1"
+    listen_port: int | None = Field(
+        default=None, ge=0, le=65535, description="default: 8080 with WEBHOOK_URL, else no server"
+    )
 
     # incoming updates: chats are served concurrently, each chat in order; per-sender limits
     update_workers: int = Field(default=8, ge=1, le=64)
@@ -136,6 +153,45 @@ class Settings(BaseSettings):
                 f"instead of {url.drivername}://…"
             )
         raise ValueError(f"the bot does not run on {url.drivername}; {_URL_FORMS}")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname:
+            raise ValueError(
+                "Telegram posts only to an HTTPS address: https://bot.example.go.th/telegram"
+            )
+        if url.path.rstrip("/") == HEALTH_PATH:
+            raise ValueError(f"{HEALTH_PATH} is the health endpoint: choose another path")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("1 to 256 characters, only A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the HTTP server receives Telegram's updates at (WEBHOOK_URL's)."""
+        from urllib.parse import urlsplit
+
+        return (urlsplit(self.webhook_url).path if self.webhook_url else "") or "/"
+
+    @property
+    def http_port(self) -> int | None:
+        """The HTTP server's port: LISTEN_PORT, 8080 in webhook mode, None: no server."""
+        if self.listen_port is not None:
+            return self.listen_port
+        return DEFAULT_WEBHOOK_PORT if self.webhook_url else None
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,13 @@ from telegram.ext import Application
 from bot.app import build_application
 from tests.support.botapi import BotApiEmulator
 from tests.support.world import World
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a process that binds it itself)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
