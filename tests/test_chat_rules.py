@@ -120,6 +120,7 @@ async def test_a_second_press_moves_nothing_and_says_who_did_it(db: Database) ->
             assert await snapshot(db, occ.id) == after_first
 
 
+@pytest.mark.postgres
 async def test_two_people_pressing_at_once_move_the_stage_once(db: Database) -> None:
     """Two sessions race on the same stage: exactly one wins, the other is told it was done."""
     w = await chat_world(db)
@@ -198,6 +199,7 @@ async def test_forged_and_stale_buttons_change_nothing(db: Database, data: str) 
                 assert await s.scalar(select(func.count()).select_from(Invite)) == invites_before
 
 
+@pytest.mark.postgres
 async def test_invite_codes_work_once_and_expire(db: Database) -> None:
     w = await chat_world(db)
     async with db.transaction() as s:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from bot.services.materialise import materialise
@@ -41,6 +42,7 @@ async def join(h: Harness, user: User, code: str) -> str:
     return text_of(replies)
 
 
+@pytest.mark.postgres
 async def test_the_whole_chain(db: Database) -> None:
     w = await make_world(
         db, start=datetime(2026, 11, 26, 3, 0, tzinfo=UTC), admin_telegram_ids=[ADMIN.id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.services.context import AppContext
@@ -15,6 +16,8 @@ from bot.store.models import Outbox, OutboxStatus, Person
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import running_app
 from tests.support.world import World, staff_world
+
+pytestmark = pytest.mark.postgres  # claims and leases are conditional UPDATEs
 
 
 async def put(

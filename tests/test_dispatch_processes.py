@@ -18,6 +18,8 @@ from bot.store.db import Database
 from tests.support.botapi import BotApiEmulator
 from tests.support.world import World, staff_world
 
+pytestmark = pytest.mark.postgres  # processes sharing one database
+
 ROOT = Path(__file__).resolve().parents[1]
 WAVE = 60
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from bot.catalogue.loader import dump_catalogue, load_catalogue
@@ -26,6 +27,8 @@ from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import CatalogueVersion, OccStatus, Occurrence, Organisation, StageEvent
 from tests.support.world import World, staff_world
+
+pytestmark = pytest.mark.postgres  # catalogue versions and their migration
 
 SHIPPED = load_catalogue()
 URL = "https://bangsaipa.go.th/ita/o10-2570"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+import pytest
 from sqlalchemy import select
 
 from bot.services.onboarding import INVITE_CODE_BITS, create_invite, new_code
@@ -36,6 +37,7 @@ async def invite(w: World, role: str = "legal_officer", **kw: object) -> str:
     return code
 
 
+@pytest.mark.postgres
 async def test_failed_start_codes_are_limited_per_telegram_id(db: Database) -> None:
     w = await chat_world(db)
     good = await invite(w)

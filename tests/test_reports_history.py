@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.services.chain import Chain, Outcome
@@ -126,6 +127,7 @@ class History:
         w.clock.set(until)
 
 
+@pytest.mark.postgres
 async def test_the_history_plays_through_the_real_chain(db: Database) -> None:
     h = await History.create(db)
     await h.play_until(bkk(2027, 1, 5, 10))

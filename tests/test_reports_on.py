@@ -101,6 +101,7 @@ async def test_reminders_and_item_history_name_the_year_covered(db: Database) ->
             assert "ปีงบ ๒๕๖๙" in history and "ปีงบ ๒๕๗๐" not in history
 
 
+@pytest.mark.postgres
 async def test_stored_occurrences_are_relabelled_done_ones_too(db: Database) -> None:
     w = await chat_world(db)
     async with db.transaction() as s:  # as a database from before this change held them

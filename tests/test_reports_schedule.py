@@ -111,6 +111,7 @@ async def run_at(w: World, when: datetime, ctx: AppContext | None = None) -> int
     return await run_due_reports(ctx or w.ctx, when)
 
 
+@pytest.mark.postgres
 async def test_the_digest_goes_out_once_even_across_a_restart(db: Database) -> None:
     w = await staff_world(db)  # created Thu 26 Nov 2026, after this week's slot
     assert await run_at(w, bkk(2026, 11, 26, 10)) == 0
@@ -125,6 +126,7 @@ async def test_the_digest_goes_out_once_even_across_a_restart(db: Database) -> N
     assert len(await outbox(db, "digest")) == 1
 
 
+@pytest.mark.postgres
 async def test_two_workers_at_once_send_one_digest(db: Database) -> None:
     import asyncio
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.services.materialise import materialise
@@ -11,6 +12,8 @@ from bot.services.reminders import remind
 from bot.store.db import Database
 from bot.store.models import OccStatus, Occurrence, Outbox, StageEvent
 from tests.support.world import make_world, staff_world
+
+pytestmark = pytest.mark.postgres  # the store is under test
 
 
 async def count(db: Database, *where: object) -> int:

@@ -1,5 +1,6 @@
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -7,6 +8,8 @@ from sqlalchemy import inspect
 from bot.store.db import Database
 from bot.store.migrate import current_revision
 from bot.store.models import Base
+
+pytestmark = pytest.mark.postgres  # the migrations
 
 
 async def test_migrations_create_every_model_table(db: Database) -> None:

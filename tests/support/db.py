@@ -1,4 +1,5 @@
-"""Database fixtures: every store test runs on SQLite and on the PostgreSQL at 127.0.0.1:5432.
+"""Database fixtures: every store test (marked ``postgres``) runs on SQLite and on the
+PostgreSQL at 127.0.0.1:5432; other tests that need a database get SQLite.
 
 PostgreSQL tests use a fresh schema per test, so parallel runs and CI never collide.
 Set ``TEST_POSTGRES_URL`` to use another server.  When the server cannot be reached
@@ -77,7 +78,16 @@ async def drop_database(backend: str, db: Database, handle: str) -> None:
         await admin.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``db`` is SQLite, and PostgreSQL too where the store is under test (tests marked
+    ``postgres``: claims, migrations, queries); elsewhere the second backend adds nothing
+    but time."""
+    if "db" in metafunc.fixturenames:
+        store = metafunc.definition.get_closest_marker("postgres") is not None
+        metafunc.parametrize("db", BACKENDS if store else BACKENDS[:1], indirect=True)
+
+
+@pytest.fixture
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     backend: str = request.param
     database, handle = await make_database(backend, tmp_path)
