@@ -44,8 +44,9 @@ def user_errors() -> tuple[type[Exception], ...]:
     from bot.holiday_table import HolidayTableError
     from bot.services.org import OrgError
     from bot.services.people import RosterError
+    from bot.web import ServeError
 
-    return (CliError, CatalogueError, HolidayTableError, OrgError, RosterError)
+    return (CliError, CatalogueError, HolidayTableError, OrgError, RosterError, ServeError)
 
 
 # -- settings ---------------------------------------------------------------------------------

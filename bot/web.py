@@ -43,6 +43,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kB; a megabyte is not Telegram
 
 
+class ServeError(RuntimeError):
+    """The bot cannot serve as configured; ``str()`` is the line for the operator."""
+
+
 def webhook_secret(settings: Settings) -> str:
     """WEBHOOK_SECRET, or a new random token (Telegram's alphabet) for this run."""
     if settings.webhook_secret is not None:
@@ -69,7 +73,15 @@ class WebServer:
         self._runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, settings.listen_address, settings.http_port or 0)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise ServeError(
+                f"LISTEN_ADDRESS/LISTEN_PORT {settings.listen_address}:{settings.http_port}: "
+                f"cannot listen there ({exc.strerror or exc}) — another process holds the port, "
+                "or choose another address or port"
+            ) from None
         self.port = int(self._runner.addresses[0][1])
         what = f"webhook at {settings.webhook_path} and " if self.secret is not None else ""
         log.info("serving %s%s on %s:%d", what, HEALTH_PATH, settings.listen_address, self.port)
@@ -130,26 +142,41 @@ async def serving_webhook(app: App) -> AsyncIterator[WebServer]:
     secret = webhook_secret(settings)
     redact(secret)  # PTB logs setWebhook's parameters at DEBUG
     server = WebServer(app, secret=secret)
-    async with app:  # initialize … shutdown
-        if app.post_init:
-            await app.post_init(app)
-        await server.start()
-        try:
-            await app.bot.set_webhook(
-                settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-            )
-            log.info("webhook set: Telegram posts updates to %s", settings.webhook_url)
-            await app.start()
+    try:
+        async with app:  # initialize … shutdown
+            if app.post_init:
+                await app.post_init(app)
+            await server.start()
             try:
-                yield server
+                await register_webhook(app, settings.webhook_url, secret)
+                log.info("webhook set: Telegram posts updates to %s", settings.webhook_url)
+                await app.start()
+                try:
+                    yield server
+                finally:
+                    await app.stop()
+                    if app.post_stop:
+                        await app.post_stop(app)
             finally:
-                await app.stop()
-                if app.post_stop:
-                    await app.post_stop(app)
-        finally:
-            await server.stop()
-    if app.post_shutdown:
-        await app.post_shutdown(app)
+                await server.stop()
+    finally:
+        if app.post_shutdown:
+            await app.post_shutdown(app)
+
+
+async def register_webhook(app: App, url: str, secret: str) -> None:
+    from telegram.error import TelegramError
+
+    from bot.telegram.whoami import scrub
+
+    try:
+        await app.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    except TelegramError as exc:
+        raise ServeError(
+            f"WEBHOOK_URL {url}: Telegram did not take the webhook "
+            f"({scrub(str(exc), app.bot_data['ctx'].settings)}) — it must be a public HTTPS "
+            "address on port 443, 80, 88 or 8443"
+        ) from None
 
 
 def run_webhook(app: App) -> None:
