@@ -6,6 +6,7 @@ import atexit
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +69,18 @@ async def make_world(
     **settings: Any,
 ) -> World:
     """An office that has the seed office's measures as its own (unless ``measures``)."""
+    args = {"start": start, "tracking_since": tracking_since, "measures": measures, **settings}
+    return await templates.build("make_world", db, args, lambda: _make_world(db, **args))
+
+
+async def _make_world(
+    db: Database,
+    *,
+    start: datetime,
+    tracking_since: datetime | None,
+    measures: tuple[Measure, ...] | None,
+    **settings: Any,
+) -> World:
     clock = FakeClock(start)
     ctx = AppContext(settings=test_settings(**settings), clock=clock, db=db)
     if measures is None:
@@ -90,10 +103,13 @@ STAFF = {
 
 
 async def staff_world(db: Database, **kwargs: Any) -> World:
-    w = await make_world(db, **kwargs)
-    for key, (name, tg, roles) in STAFF.items():
-        await w.add(key, name, tg, *roles)
-    return w
+    async def build() -> World:
+        w = await make_world(db, **kwargs)
+        for key, (name, tg, roles) in STAFF.items():
+            await w.add(key, name, tg, *roles)
+        return w
+
+    return await templates.build("staff_world", db, kwargs, build)
 
 
 ADMIN_TG = 900
@@ -101,61 +117,81 @@ STRANGER_TG = 4242
 
 
 async def chat_world(db: Database, **kwargs: Any) -> World:
-    """Staff of every chain role, an admin without roles, the year materialised.
-
-    Built once per set of arguments (a few seconds: the year's occurrences), then copied:
-    on SQLite the database is restored from the first build's file."""
+    """Staff of every chain role, an admin without roles, the year materialised."""
     from bot.services.materialise import materialise
 
-    if (copied := await templates.restore("chat_world", db, kwargs)) is not None:
-        return copied
-    w = await staff_world(db, **kwargs)
-    await w.add("admin", "ผู้ดูแล ระบบ", ADMIN_TG, admin=True)
-    await materialise(w.ctx, w.clock.now())
-    await templates.save("chat_world", db, kwargs, w)
-    return w
+    async def build() -> World:
+        w = await staff_world(db, **kwargs)
+        await w.add("admin", "ผู้ดูแล ระบบ", ADMIN_TG, admin=True)
+        await materialise(w.ctx, w.clock.now())
+        return w
+
+    return await templates.build("chat_world", db, kwargs, build)
+
+
+# settings that change nothing a builder stores: left out of the key of a built world
+INERT = frozenset({"bot_token", "telegram_api_base_url", "database_url", "database_schema",
+                   "request_timeout_seconds", "webhook_url", "webhook_secret", "listen_port",
+                   "log_level", "bot_username"})  # fmt: skip
 
 
 class _Templates:
-    """Worlds built once per test session and copied into each test's SQLite database
-    (SQLite's backup API: the copy is the database as the builder left it)."""
+    """Worlds built once per test session and copied into each later test's empty SQLite
+    database with SQLite's backup API — the copy is the database as the builder left it —
+    instead of being built again (seconds each: the catalogue, the year's occurrences)."""
 
     def __init__(self) -> None:
         self._saved: dict[str, tuple[Path, int, dict[str, int]]] = {}
         self._dir: Path | None = None
 
-    @staticmethod
-    def _key(name: str, kwargs: dict[str, Any]) -> str:
-        return f"{name}:{sorted(kwargs.items())!r}"
-
-    async def save(self, name: str, db: Database, kwargs: dict[str, Any], w: World) -> None:
+    async def build(
+        self, name: str, db: Database, args: dict[str, Any], build: Callable[[], Awaitable[World]]
+    ) -> World:
         path = sqlite_file(db)
-        if path is None:
-            return
+        if path is None or not await _empty(db):
+            return await build()
+        key = f"{name}:{sorted((k, v) for k, v in args.items() if k not in INERT)!r}"
+        if key in self._saved:
+            return await self._restore(self._saved[key], db, path, args)
+        w = await build()
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="worlds-"))
             atexit.register(shutil.rmtree, self._dir, True)
         copy = self._dir / f"{len(self._saved)}.db"
         _backup(path, copy)
-        people = {k: p.id for k, p in w.people.items()}
-        self._saved[self._key(name, kwargs)] = (copy, w.org.id, people)
+        self._saved[key] = (copy, w.org.id, {k: p.id for k, p in w.people.items()})
+        return w
 
-    async def restore(self, name: str, db: Database, kwargs: dict[str, Any]) -> World | None:
-        path, saved = sqlite_file(db), self._saved.get(self._key(name, kwargs))
-        if path is None or saved is None:
-            return None
+    @staticmethod
+    async def _restore(
+        saved: tuple[Path, int, dict[str, int]], db: Database, path: Path, args: dict[str, Any]
+    ) -> World:
         copy, org_id, people = saved
         await db.engine.dispose()  # no connection open while the file is replaced
         _backup(copy, path)
-        world_args = {k: kwargs.pop(k) for k in ("start", "tracking_since") if k in kwargs}
-        clock = FakeClock(world_args.get("start", DEFAULT_START))
-        ctx = AppContext(settings=test_settings(**{k: v for k, v in kwargs.items() if k != "measures"}),
-                         clock=clock, db=db)  # fmt: skip
+        clock = FakeClock(args.get("start") or DEFAULT_START)
+        settings = {
+            k: v for k, v in args.items() if k not in ("start", "tracking_since", "measures")
+        }
+        ctx = AppContext(settings=test_settings(**settings), clock=clock, db=db)
         async with db.transaction() as s:
             org = await s.get(Organisation, org_id)
             persons = {k: await s.get(Person, pid) for k, pid in people.items()}
-        assert org is not None and all(persons.values())
-        return World(ctx=ctx, clock=clock, org=org, people=persons)  # type: ignore[arg-type]
+        assert org is not None
+        return World(ctx=ctx, clock=clock, org=org, people={k: p for k, p in persons.items() if p})
+
+
+async def _empty(db: Database) -> bool:
+    """Nothing in the database but its schema (a builder's copy would replace what is)."""
+    from sqlalchemy import func, select
+
+    from bot.store.models import Base
+
+    async with db.transaction() as s:
+        for table in Base.metadata.sorted_tables:
+            if await s.scalar(select(func.count()).select_from(table)):
+                return False
+    return True
 
 
 def sqlite_file(db: Database) -> Path | None:
