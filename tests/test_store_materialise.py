@@ -214,3 +214,59 @@ async def test_a_tick_can_stop_early_and_the_next_one_carries_on(db: Database) -
     second = await remind(w.ctx, w.clock.now())
     assert first.orgs == 1 and second.orgs == 1  # each office once, across two ticks
     assert (await remind(w.ctx, w.clock.now())).orgs == 0
+
+
+async def _plan_of(db: Database, org_id: int) -> dict[tuple[str, str], tuple[object, ...]]:
+    async with db.transaction() as s:
+        rows = await s.execute(
+            select(
+                Occurrence.code,
+                Occurrence.period_key,
+                Occurrence.status,
+                Occurrence.prepare_due,
+                Occurrence.collect_due,
+                Occurrence.publish_due,
+                Occurrence.current_due,
+            ).where(Occurrence.org_id == org_id)
+        )
+        return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+async def test_offices_batched_in_one_transaction_are_each_planned_as_if_alone(
+    db: Database,
+) -> None:
+    from bot.services.org import init_org
+
+    w = await staff_world(db)  # tracking since 26 Nov 2026
+    async with db.transaction() as s:
+        planned = await init_org(s, w.ctx, "อบต.วางแผนแล้ว", w.clock.now())
+    await materialise(w.ctx, w.clock.now())
+    async with db.transaction() as s:
+        late = await init_org(s, w.ctx, "อบต.กลางปี", w.clock.now())
+        early = await init_org(  # tracking from the start of the fiscal year
+            s, w.ctx, "อบต.ต้นปี", w.clock.now(), tracking_since=datetime(2026, 9, 30, 17, tzinfo=UTC)
+        )
+    w.ctx.settings.schedule = w.ctx.settings.schedule.model_copy(update={"prepare_offset": 8})
+    # two offices re-planned in one transaction, the two new ones in the next
+    stats = await materialise(w.ctx, w.clock.now(), batch=2)
+    replanned, fresh = await _plan_of(db, planned.id), await _plan_of(db, late.id)
+    assert stats.orgs == 4 and stats.created == 2 * len(fresh) and stats.rescheduled > 0
+    before = OccStatus.BEFORE_TRACKING.value
+    assert replanned.keys() == fresh.keys()
+    for key, row in fresh.items():  # re-planned in bulk = planned afresh on the same policy
+        assert replanned[key] == row or row[0] == replanned[key][0] == before  # (history stays)
+    assert sum(v[0] == before for v in fresh.values()) == stats.before_tracking > 0
+    assert all(v[0] != before for v in (await _plan_of(db, early.id)).values())
+    async with db.transaction() as s:
+        events = await s.scalar(
+            select(func.count())
+            .select_from(StageEvent)
+            .where(
+                StageEvent.action == "rescheduled", StageEvent.org_id.in_([w.org.id, planned.id])
+            )
+        )
+    assert events == stats.rescheduled  # each re-plan in the history, once
+    total = await count(db)
+    again = await materialise(w.ctx, w.clock.now(), batch=3)
+    assert (again.created, again.rescheduled, again.withdrawn, again.orgs) == (0, 0, 0, 4)
+    assert await count(db) == total

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import insert_ignoring_conflicts
-from bot.store.models import OccStatus, Occurrence, Organisation
+from bot.store.models import OccStatus, Occurrence
 
 OCCURRENCE = Occurrence.__table__
 # the unique key: an office's item (of one catalogue version) in one period
@@ -68,21 +68,29 @@ class BulkInsert:
         return tuple(values)
 
 
-async def insert_rows(
-    session: AsyncSession,
+def collect_rows(
     bulk: BulkInsert,
-    org: Organisation,
-    rows: list[dict[str, Any]],
+    org_id: int,
+    include_before_tracking: bool,
     tracking: date,
+    rows: list[dict[str, Any]],
+    batch: list[tuple[Any, ...]],
 ) -> tuple[int, int]:
-    include = org.include_before_tracking
-    batch: list[tuple[Any, ...]] = []
+    """Add an office's ``rows`` to ``batch``: rows due before tracking started are kept
+    (history of the year) but never reminded, unless the office asked for them.
+    Returns how many rows were added and how many of them were before tracking."""
     before = 0
     for r in rows:
-        early = not include and r["due_date"] < tracking
+        early = not include_before_tracking and r["due_date"] < tracking
         before += int(early)
-        batch.append(bulk.params(org.id, r, early))
-    if batch:  # already database values: straight to the driver
+        batch.append(bulk.params(org_id, r, early))
+    return len(rows), before
+
+
+async def insert_batch(
+    session: AsyncSession, bulk: BulkInsert, batch: list[tuple[Any, ...]]
+) -> None:
+    """One ``executemany`` of rows already in database values: straight to the driver."""
+    if batch:
         conn = await session.connection()
         await conn.exec_driver_sql(bulk.sql, batch)
-    return len(batch), before
