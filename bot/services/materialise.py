@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.schedule.fiscal import fiscal_year
@@ -33,13 +33,12 @@ from bot.services.calendars import changes_by_office
 from bot.services.context import AppContext
 from bot.services.reconcile import (
     MaterialiseStats,
-    OccRow,
+    Stored,
     Writes,
     YearPlan,
     acted_on,
     reconcile,
     retiring,
-    stored_rows,
 )
 from bot.services.yearplan import Templates
 from bot.store.models import Occurrence, Organisation, OrgCatalogue
@@ -83,8 +82,10 @@ async def _adoptions(
 class _Batch:
     """One transaction's offices: plans resolved, stored rows read, writes collected."""
 
-    def __init__(self, session: AsyncSession, ctx: AppContext, templates: Templates) -> None:
-        self.session, self.ctx, self.templates = session, ctx, templates
+    def __init__(
+        self, session: AsyncSession, ctx: AppContext, templates: Templates, stored: Stored
+    ) -> None:
+        self.session, self.ctx, self.templates, self.stored = session, ctx, templates, stored
         self.writes = Writes(templates.now)
         self.insert = templates.insert(session)
         self.params: list[tuple[Any, ...]] = []
@@ -96,17 +97,20 @@ class _Batch:
         t, s = self.templates, self.session
         version, catalogue = await (t.version(s, adopted) if adopted else t.default(s, org_id, fy))
         planned = t.plan(version, catalogue, fy, changes)
-        return YearPlan(version, catalogue, planned, self.ctx.calendar(fy, changes), changes, fy)
+        cal = self.ctx.calendar(fy, changes)
+        return YearPlan(version, catalogue, planned, cal, changes, fy, self.ctx.tz)
 
     def office_year(
-        self, office: _Office, plan: YearPlan, rows: list[OccRow], acted: set[int]
+        self, office: _Office, plan: YearPlan, rows: list[Row[Any]], acted: set[int]
     ) -> None:
         """Reconcile what is stored (if anything) and add the plan's missing rows."""
         have: set[tuple[str, str]] = set()
-        if rows:
-            stats, have = reconcile(self.ctx, rows, plan, acted, self.writes)
-            self.stats.add(stats)
         templates = self.templates.rows(plan.version, plan.catalogue, plan.fy, plan.changes)
+        if rows:
+            stats, have = reconcile(
+                self.ctx, self.stored, rows, plan, templates, acted, self.writes
+            )
+            self.stats.add(stats)
         missing = [t for t in templates if (t["code"], t["period_key"]) not in have]
         created, before = collect_rows(
             self.insert,
@@ -123,17 +127,17 @@ class _Batch:
         self,
         plans: dict[tuple[int, int], YearPlan],
         offices: list[_Office],
-        stored: dict[tuple[int, int], list[OccRow]] | None = None,
+        stored: dict[tuple[int, int], list[Row[Any]]] | None = None,
     ) -> None:
         """Every (office, year) of ``plans``: a fixed number of statements in all."""
         if stored is None:
             years = sorted({y for _, y in plans})
-            stored = await stored_rows(self.session, [o.id for o in offices], years)
+            stored = await self.stored.read(self.session, [o.id for o in offices], years)
         candidates = [
             i
             for key, rows in stored.items()
             if key in plans
-            for i in retiring(rows, plans[key].version)
+            for i in retiring(self.stored, rows, plans[key].version)
         ]
         acted = await acted_on(self.session, candidates) if candidates else set()
         by_id = {o.id: o for o in offices}
@@ -147,12 +151,13 @@ class _Batch:
 async def _materialise_batch(
     ctx: AppContext,
     templates: Templates,
+    stored: Stored,
     ids: Sequence[int],
     years: Sequence[int],
     calendars: dict[int, DayChanges],
 ) -> MaterialiseStats:
     async with ctx.db.transaction() as s:
-        batch = _Batch(s, ctx, templates)
+        batch = _Batch(s, ctx, templates, stored)
         offices = await _offices(s, ctx, ids)
         adopted = await _adoptions(s, ids, years)
         plans = {
@@ -180,12 +185,14 @@ async def materialise(
     fy = fiscal_year(now.astimezone(ctx.tz).date())
     years = fiscal_years or [fy, fy + 1]
     total = MaterialiseStats(fiscal_years=years)
-    templates = Templates(ctx, now)
+    templates, stored = Templates(ctx, now), Stored(ctx.db.engine.dialect)
     async with ctx.db.transaction() as s:
         ids = org_ids or list(await s.scalars(select(Organisation.id).order_by(Organisation.id)))
         calendars = await changes_by_office(s, org_ids)
     for i in range(0, len(ids), batch):
-        stats = await _materialise_batch(ctx, templates, ids[i : i + batch], years, calendars)
+        stats = await _materialise_batch(
+            ctx, templates, stored, ids[i : i + batch], years, calendars
+        )
         total.add(stats)
         total.orgs += stats.orgs
     return total
@@ -199,8 +206,8 @@ async def replan_office(
     catalogue the office adopted for it.  Years it has no occurrences of are left alone."""
     changes = (await changes_by_office(session, [org.id])).get(org.id, NO_CHANGES)
     adopted = await _adoptions(session, [org.id], years)
-    stored = await stored_rows(session, [org.id], years)
-    batch = _Batch(session, ctx, Templates(ctx, now))
+    batch = _Batch(session, ctx, Templates(ctx, now), Stored(session.get_bind().dialect))
+    stored = await batch.stored.read(session, [org.id], years)
     plans = {
         (org.id, fy): await batch.plan(org.id, fy, adopted[(org.id, fy)], changes)
         for fy in years

@@ -17,14 +17,17 @@ date).  When a year changes edition, the old edition's rows nobody acted on are 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, type_coerce, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from bot.catalogue.schema import Catalogue, Stage
 from bot.schedule.policy import SchedulePolicy
@@ -137,26 +140,106 @@ class Writes:
         self.events, self.deletes, self.rows = [], [], []
 
 
-async def stored_rows(
-    session: AsyncSession, org_ids: Sequence[int], years: Sequence[int]
-) -> dict[tuple[int, int], list[OccRow]]:
-    """The stored occurrences of those offices and years, by (office, year), in one query."""
-    out: dict[tuple[int, int], list[OccRow]] = defaultdict(list)
-    for i in range(0, len(org_ids), CHUNK):
-        result = await session.execute(
-            select(OCCURRENCE, CatalogueVersion.edition)
-            .join(CatalogueVersion, CatalogueVersion.id == OCCURRENCE.c.catalogue_id)
-            .where(
-                OCCURRENCE.c.org_id.in_(org_ids[i : i + CHUNK]),
-                OCCURRENCE.c.fiscal_year.in_(years),
-            )
-            .order_by(OCCURRENCE.c.id)
+#: The columns that, as the plan says them, leave an occurrence with nothing to change.
+AS_PLANNED = (
+    "catalogue_id",
+    "covers_key",
+    "period_start",
+    "period_end",
+    "due_date",
+    "prepare_role",
+    "collect_role",
+    "publish_role",
+    "prepare_due",
+    "collect_due",
+    "publish_due",
+)
+
+
+class Stored:
+    """Stored occurrences read as the driver returns them, compared with the plan in
+    database values, and converted to Python values only where something may change.
+
+    A re-run (every day but the one after a change) finds almost every row as planned:
+    converting its dates and timestamps, not the database, was most of its time."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.columns = [c.key for c in OCCURRENCE.c]
+        impls = [c.type.dialect_impl(dialect) for c in OCCURRENCE.c]
+        self._results = [t.result_processor(dialect, None) for t in impls]
+        binds = {c.key: t.bind_processor(dialect) for c, t in zip(OCCURRENCE.c, impls, strict=True)}
+        self._binds = [binds[k] for k in AS_PLANNED]
+        self._at = {
+            k: self.columns.index(k)
+            for k in (*AS_PLANNED, "code", "period_key", "status", "next_remind_at")
+        }
+        self._planned = itemgetter(*(self._at[k] for k in AS_PLANNED))
+        self.key = cast(
+            Callable[[Row[Any]], tuple[str, str]],
+            itemgetter(self._at["code"], self._at["period_key"]),
         )
-        for m in result.mappings():
-            values = dict(m)
-            edition = values.pop("edition")
-            out[(values["org_id"], values["fiscal_year"])].append(OccRow(values, edition))
-    return out
+        self._fingerprints: dict[int, dict[tuple[str, str], tuple[Any, ...]]] = {}
+        self._remind_ok: dict[tuple[int, Any], bool] = {}
+
+    async def read(
+        self, session: AsyncSession, org_ids: Sequence[int], years: Sequence[int]
+    ) -> dict[tuple[int, int], list[Row[Any]]]:
+        """The stored occurrences of those offices and years, by (office, year), in one
+        query per :data:`CHUNK` offices; the last value of each row is its edition."""
+        raw = [type_coerce(c, NullType()).label(c.key) for c in OCCURRENCE.c]
+        out: dict[tuple[int, int], list[Row[Any]]] = defaultdict(list)
+        org_at, fy_at = self.columns.index("org_id"), self.columns.index("fiscal_year")
+        conn = await session.connection()  # Core rows: no ORM loading in between
+        for i in range(0, len(org_ids), CHUNK):
+            result = await conn.execute(
+                select(*raw, CatalogueVersion.edition)
+                .join(CatalogueVersion, CatalogueVersion.id == OCCURRENCE.c.catalogue_id)
+                .where(
+                    OCCURRENCE.c.org_id.in_(org_ids[i : i + CHUNK]),
+                    OCCURRENCE.c.fiscal_year.in_(years),
+                )
+                .order_by(OCCURRENCE.c.id)
+            )
+            for row in cast(Iterable[Row[Any]], result):
+                out[(row[org_at], row[fy_at])].append(row)
+        return out
+
+    def occ(self, row: Row[Any]) -> OccRow:
+        values = {
+            k: v if proc is None or v is None else proc(v)
+            for k, v, proc in zip(self.columns, row, self._results, strict=False)
+        }
+        return OccRow(values, row[-1])
+
+    def status(self, row: Row[Any]) -> str:
+        return str(row[self._at["status"]])
+
+    def as_planned(self, row: Row[Any], plan: YearPlan, templates: list[dict[str, Any]]) -> bool:
+        """Whether ``row`` is as the plan says, so that reconciling it would change
+        nothing: the plan's values, and a reminder (if any) on a working day."""
+        fingerprints = self._fingerprints.get(id(templates))
+        if fingerprints is None:
+            fingerprints = self._fingerprints[id(templates)] = {
+                (t["code"], t["period_key"]): tuple(
+                    t[k] if proc is None or t[k] is None else proc(t[k])
+                    for k, proc in zip(AS_PLANNED, self._binds, strict=True)
+                )
+                for t in templates
+            }
+        if fingerprints.get(self.key(row)) != self._planned(row):
+            return False
+        if self.status(row) != OccStatus.OPEN.value:
+            return True
+        return self._reminder_on_working_day(row, plan)
+
+    def _reminder_on_working_day(self, row: Row[Any], plan: YearPlan) -> bool:
+        key = (id(plan.cal), row[self._at["next_remind_at"]])
+        ok = self._remind_ok.get(key)
+        if ok is None:
+            value = self.occ(row).next_remind_at
+            ok = value is None or plan.cal.is_working_day(value.astimezone(plan.tz).date())
+            self._remind_ok[key] = ok
+        return ok
 
 
 async def acted_on(session: AsyncSession, ids: Iterable[int]) -> set[int]:
@@ -173,9 +256,10 @@ async def acted_on(session: AsyncSession, ids: Iterable[int]) -> set[int]:
     return acted
 
 
-def retiring(rows: Iterable[OccRow], version: VersionRef) -> list[int]:
+def retiring(stored: Stored, rows: Iterable[Row[Any]], version: VersionRef) -> list[int]:
     """Another edition's occurrences still open: candidates for :func:`reconcile` to retire."""
-    return [o.id for o in rows if o.edition != version.edition and o.status in UNTOUCHED]
+    at = stored.columns.index("id")
+    return [r[at] for r in rows if r[-1] != version.edition and stored.status(r) in UNTOUCHED]
 
 
 @dataclass(frozen=True)
@@ -188,20 +272,29 @@ class YearPlan:
     cal: WorkCalendar
     changes: DayChanges  # the office's own days off, which ``cal`` includes
     fy: int
+    tz: ZoneInfo
 
 
 def reconcile(
     ctx: AppContext,
-    rows: list[OccRow],
+    stored: Stored,
+    rows: list[Row[Any]],
     plan: YearPlan,
+    templates: list[dict[str, Any]],
     acted: set[int],
     writes: Writes,
 ) -> tuple[MaterialiseStats, set[tuple[str, str]]]:
-    """Bring an office's stored year in line with ``plan``.  Returns the stats and the
-    (code, period) keys it already has (the rest of the plan is to be inserted)."""
+    """Bring an office's stored year (``rows``, as read by ``stored``) in line with
+    ``plan`` (and its ``templates``).  Returns the stats and the (code, period) keys it
+    already has (the rest of the plan is to be inserted)."""
     stats, now = MaterialiseStats(), writes.now
+    have: set[tuple[str, str]] = set()
     existing: dict[tuple[str, str], OccRow] = {}
-    for occ in rows:
+    for row in rows:
+        if row[-1] == plan.version.edition and stored.as_planned(row, plan, templates):
+            have.add(stored.key(row))  # nothing to change
+            continue
+        occ = stored.occ(row)
         if occ.edition == plan.version.edition:  # the same items, maybe of another version
             occ.catalogue_id = plan.version.id
             existing[(occ.code, occ.period_key)] = occ
@@ -228,7 +321,7 @@ def reconcile(
             stats.rescheduled += 1
         else:
             _off_day_reminder(occ, plan.cal, ctx)
-    return stats, set(existing)
+    return stats, have | set(existing)
 
 
 def _withdraw(occ: OccRow, writes: Writes, note: str) -> None:
