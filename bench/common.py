@@ -162,3 +162,9 @@ def emit(name: str, value: object) -> None:
 
 def ratio(ours: float, baseline: float) -> float:
     return ours / baseline if baseline else math.inf
+
+
+def verdict(ok: bool, orgs: int) -> str:
+    """A target's verdict; below national scale it says at how many offices."""
+    word = "met" if ok else "MISSED"
+    return word if orgs >= NATIONAL_ORGS else f"{word} (at {orgs} offices, not national scale)"

@@ -19,7 +19,6 @@ from bot.app import build_application
 from bot.clock import FakeClock
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher, DispatchStats
-from bot.services.materialise import MaterialiseStats, materialise
 from bot.services.outbox import enqueue
 from bot.services.reminders import TickStats, remind
 from bot.store.models import Outbox, OutboxStatus
@@ -29,18 +28,6 @@ from tests.support.botapi import BotApiEmulator
 PARKED = datetime(2100, 1, 1, tzinfo=UTC)
 #: Synthetic chats for topping up a small run's wave (beyond the dataset's people).
 WAVE_CHAT_BASE = 900_000_000
-
-
-@dataclass
-class MaterialiseFigure:
-    stats: MaterialiseStats
-    seconds: float
-
-
-async def materialise_year(ctx: AppContext, now: datetime, fy: int) -> MaterialiseFigure:
-    t0 = time.perf_counter()
-    stats = await materialise(ctx, now, fiscal_years=[fy])
-    return MaterialiseFigure(stats, time.perf_counter() - t0)
 
 
 @dataclass
