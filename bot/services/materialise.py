@@ -33,14 +33,13 @@ from bot.services.calendars import changes_by_office
 from bot.services.context import AppContext
 from bot.services.reconcile import (
     MaterialiseStats,
-    Stored,
     Writes,
-    YearPlan,
     acted_on,
     reconcile,
     retiring,
 )
-from bot.services.yearplan import Templates
+from bot.services.storedrows import Stored
+from bot.services.yearplan import Templates, YearPlan
 from bot.store.models import Occurrence, Organisation, OrgCatalogue
 
 __all__ = ["BATCH", "MaterialiseStats", "materialise", "replan_office"]

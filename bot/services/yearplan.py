@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue, Stage
 from bot.schedule.reminders import next_slot
 from bot.schedule.rules import PlannedOccurrence, plan_fiscal_year
-from bot.schedule.workdays import NO_CHANGES, DayChanges
+from bot.schedule.workdays import NO_CHANGES, DayChanges, WorkCalendar
 from bot.services.bulkinsert import BulkInsert
 from bot.services.context import AppContext
 from bot.services.org import adopt, compose, configured_catalogue, office_measures, store_version
@@ -152,3 +153,16 @@ class Templates:
             "created_at": now,
             "updated_at": now,
         }
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    """What one office's fiscal year should be."""
+
+    version: VersionRef
+    catalogue: Catalogue
+    planned: list[PlannedOccurrence]
+    cal: WorkCalendar
+    changes: DayChanges  # the office's own days off, which ``cal`` includes
+    fy: int
+    tz: ZoneInfo
