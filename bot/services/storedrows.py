@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
 from bot.catalogue.schema import Stage
+from bot.schedule.workdays import DayChanges
 from bot.services.yearplan import YearPlan
 from bot.store.models import CatalogueVersion, OccStatus, Occurrence
 
@@ -99,7 +100,7 @@ class Stored:
             itemgetter(self._at["code"], self._at["period_key"]),
         )
         self._fingerprints: dict[int, dict[tuple[str, str], tuple[Any, ...]]] = {}
-        self._remind_ok: dict[tuple[int, Any], bool] = {}
+        self._remind_ok: dict[tuple[int, DayChanges, Any], bool] = {}
 
     async def read(
         self, session: AsyncSession, org_ids: Sequence[int], years: Sequence[int]
@@ -153,7 +154,7 @@ class Stored:
         return self._reminder_on_working_day(row, plan)
 
     def _reminder_on_working_day(self, row: Row[Any], plan: YearPlan) -> bool:
-        key = (id(plan.cal), row[self._at["next_remind_at"]])
+        key = (plan.fy, plan.changes, row[self._at["next_remind_at"]])  # the calendar's
         ok = self._remind_ok.get(key)
         if ok is None:
             value = self.occ(row).next_remind_at
