@@ -22,6 +22,7 @@ from bot.services.access import is_registered
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.materialise import materialise
+from bot.services.sender import Sender
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.telegram.ratelimit import TelegramRateLimiter
@@ -116,8 +117,20 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     from bot.handlers.menus import publish_command_menus
 
     await publish_command_menus(app.bot, ctx)
+    await start_sender(app)
+
+
+async def start_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> Sender:
+    """The continuously running sender (see bot.services.sender), kept in ``bot_data``."""
+    sender = Sender(app.bot_data["ctx"], app.bot)
+    await sender.start()
+    app.bot_data["sender"] = sender
+    return sender
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     ctx: AppContext = app.bot_data["ctx"]
+    sender: Sender | None = app.bot_data.pop("sender", None)
+    if sender is not None:
+        await sender.stop()
     await ctx.db.dispose()

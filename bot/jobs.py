@@ -30,7 +30,8 @@ def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
 
 @recorded
 async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Turn due reminder slots into outbox rows (for a part of the tick), then deliver."""
+    """Turn due reminder slots into outbox rows (for a part of the tick), then wake the sender
+    (the safety net: each commit that queues a message wakes it already)."""
     ctx = app_context(context)
     stats = await remind(ctx, ctx.clock.now(), budget_seconds=ctx.settings.tick_seconds * 0.3)
     if stats.messages:
@@ -44,6 +45,12 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def dispatch_now(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Wake the running sender; without one (a bot started without its start-up), send
+    for a part of the tick."""
+    sender = context.application.bot_data.get("sender")
+    if sender is not None and sender.running:
+        sender.poke()
+        return
     ctx = app_context(context)
     sent = await Dispatcher(ctx, context.bot).run(budget_seconds=ctx.settings.tick_seconds * 0.6)
     if sent.claimed:

@@ -15,12 +15,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 from telegram.error import (
@@ -121,22 +122,34 @@ class Dispatcher:
             rows = await s.scalars(
                 select(Outbox.id)
                 .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now)
-                .order_by(Outbox.next_attempt_at, Outbox.id)
+                .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
                 .limit(self.ctx.settings.dispatch_batch)
             )
             return list(rows)
 
     # -- the loop -----------------------------------------------------------------------
     async def run(
-        self, *, budget_seconds: float | None = None, max_messages: int | None = None
+        self,
+        *,
+        budget_seconds: float | None = None,
+        max_messages: int | None = None,
+        interrupt: asyncio.Event | None = None,
+        recover: bool = True,
     ) -> DispatchStats:
         """Send due rows one at a time until none are due, the time budget is spent, or
-        ``max_messages`` were sent."""
+        ``max_messages`` were sent.
+
+        Rows are claimed interactive first (see :class:`~bot.store.models.OutboxPriority`).
+        When ``interrupt`` is set (a commit queued something), the batch in hand is dropped
+        and the due rows are asked again, so a press never waits behind a batch of bulk."""
         stats = DispatchStats()
         clock = self.ctx.clock
         deadline = clock.monotonic() + budget_seconds if budget_seconds is not None else None
-        await self.recover()
+        if recover:
+            await self.recover()
         while True:
+            if interrupt is not None:
+                interrupt.clear()
             ids = await self.candidates(clock.now())
             if not ids:
                 return stats
@@ -145,11 +158,23 @@ class Dispatcher:
                     return stats
                 if max_messages is not None and stats.sent >= max_messages:
                     return stats
+                if interrupt is not None and interrupt.is_set():
+                    break
                 if not await self.claim(outbox_id, clock.now()):
                     stats.lost_claims += 1
                     continue
                 stats.claimed += 1
                 await self.deliver(outbox_id, stats)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending row becomes due (None: nothing pending)."""
+        async with self.ctx.db.transaction() as s:
+            due: datetime | None = await s.scalar(
+                select(func.min(Outbox.next_attempt_at)).where(
+                    Outbox.status == OutboxStatus.PENDING.value
+                )
+            )
+        return due
 
     # -- one row --------------------------------------------------------------------------
     async def deliver(self, outbox_id: int, stats: DispatchStats) -> None:

@@ -9,9 +9,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.db import insert_ignoring_conflicts
-from bot.store.models import Outbox, OutboxFile, OutboxStatus
+from bot.store.db import insert_ignoring_conflicts, mark_outbox_queued
+from bot.store.models import Outbox, OutboxFile, OutboxPriority, OutboxStatus
 from bot.textfit import CAPTION_LIMIT, fit
+
+#: Kinds caused by a person's action, wanted at once: review requests, send back, approved →
+#: publisher, a published link, a reported change (``notify``), an accepted invite (``notice``).
+#: Everything else (reminders, escalations, digests, reports, unreachable notices) is bulk.
+INTERACTIVE_KINDS = frozenset({"notify", "notice"})
+
+
+def priority_of(kind: str) -> OutboxPriority:
+    return OutboxPriority.INTERACTIVE if kind in INTERACTIVE_KINDS else OutboxPriority.BULK
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,10 @@ async def enqueue(
     The text (and each caption) is made to fit Telegram's limits here, on the one way into
     the outbox, so a message is never refused for its length: whoever composes a long
     one should split it first (see :func:`bot.textfit.split_lines`); what still does not
-    fit ends in "…"."""
+    fit ends in "…".
+
+    The row's priority follows its ``kind`` (:func:`priority_of`).  When the transaction
+    commits, the sender wakes (:func:`bot.store.db.mark_outbox_queued`)."""
     stmt = (
         insert_ignoring_conflicts(session, Outbox, ["dedupe_key"])
         .values(
@@ -55,6 +67,7 @@ async def enqueue(
             reply_markup=reply_markup,
             items=list(items) if items else None,
             status=OutboxStatus.PENDING.value,
+            priority=int(priority_of(kind)),
             attempts=0,
             next_attempt_at=max(now, not_before) if not_before else now,
             created_at=now,
@@ -63,6 +76,7 @@ async def enqueue(
     )
     new_id = await session.scalar(stmt)
     if new_id is not None:
+        await mark_outbox_queued(session)
         for i, f in enumerate(files):
             session.add(
                 OutboxFile(

@@ -6,14 +6,16 @@ commits once, when the unit of work succeeds, or rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -64,11 +66,54 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+log = logging.getLogger(__name__)
+
+#: The PostgreSQL channel a commit that queued messages notifies (``python -m bot dispatch``
+#: and other processes on the same database listen to it).
+OUTBOX_CHANNEL = "bot_outbox"
+_OUTBOX_QUEUED = "outbox_queued"
+
+
+async def mark_outbox_queued(session: AsyncSession) -> None:
+    """This unit of work queued a message: when it commits, wake the senders.
+
+    In this process, :meth:`Database.transaction` calls the :meth:`Database.on_outbox_queued`
+    callbacks after the commit; on PostgreSQL a ``NOTIFY`` (which the server delivers only
+    at commit, and not at all on rollback) reaches the other processes."""
+    if session.info.get(_OUTBOX_QUEUED):
+        return
+    session.info[_OUTBOX_QUEUED] = True
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
 class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, schema=schema, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._outbox_listeners: list[Callable[[], None]] = []
+
+    def on_outbox_queued(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` after every commit that queued a message; returns its remover."""
+        self._outbox_listeners.append(callback)
+
+        def remove() -> None:
+            if callback in self._outbox_listeners:
+                self._outbox_listeners.remove(callback)
+
+        return remove
+
+    async def listen_outbox(self, callback: Callable[[], None]) -> AsyncConnection | None:
+        """On PostgreSQL, call ``callback`` whenever any process commits a queued message
+        (``LISTEN``, on a connection of its own: close it to stop).  None elsewhere."""
+        if self.dialect != "postgresql":
+            return None
+        conn = await self.engine.connect()
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection  # asyncpg.Connection
+        await driver.add_listener(OUTBOX_CHANNEL, lambda *_: callback())
+        return conn
 
     @property
     def dialect(self) -> str:
@@ -77,8 +122,12 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on any exception."""
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            if session.info.pop(_OUTBOX_QUEUED, False):
+                for callback in list(self._outbox_listeners):
+                    callback()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

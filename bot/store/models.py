@@ -7,7 +7,7 @@ must remember lives only in memory.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -77,6 +77,13 @@ class OccStatus(StrEnum):
     NOT_APPLICABLE = "not_applicable"
     BEFORE_TRACKING = "before_tracking"
     CANCELLED = "cancelled"
+
+
+class OutboxPriority(IntEnum):
+    """Which rows the dispatcher claims first: what a person's action caused, then the rest."""
+
+    INTERACTIVE = 0  # a colleague's press, an accepted invite: wanted at once
+    BULK = 1  # reminders, escalations, digests, reports: at the full rate, after those
 
 
 class OutboxStatus(StrEnum):
@@ -307,6 +314,7 @@ class Outbox(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_claim", "status", "priority", "next_attempt_at", "id"),
         Index("ix_outbox_chat_message", "chat_id", "telegram_message_id"),
     )
 
@@ -320,6 +328,7 @@ class Outbox(Base):
     reply_markup: Mapped[dict[str, Any] | None]
     items: Mapped[list[Any] | None]
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    priority: Mapped[int] = mapped_column(Integer, default=OutboxPriority.BULK)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime]

@@ -30,10 +30,11 @@ def emulator() -> Iterator[BotApiEmulator]:
 
 @asynccontextmanager
 async def running_app(
-    world: World, emu: BotApiEmulator, **settings: Any
+    world: World, emu: BotApiEmulator, *, startup: bool = False, **settings: Any
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """The bot as ``python -m bot run`` builds it, talking HTTP to the emulator, on the world's
-    database and fake clock (jobs are run by the tests, not by APScheduler)."""
+    database and fake clock (jobs are run by the tests, not by APScheduler).  With ``startup``
+    its ``post_init`` (migrations, materialisation, menus, the sender) is the real one."""
     ctx_settings = world.ctx.settings.model_copy(
         update={
             "telegram_api_base_url": emu.base_url,
@@ -43,7 +44,7 @@ async def running_app(
     )
     world.ctx.settings = ctx_settings
     app = build_application(
-        ctx_settings, clock=world.clock, db=world.ctx.db, with_jobs=False, startup=False
+        ctx_settings, clock=world.clock, db=world.ctx.db, with_jobs=False, startup=startup
     )
     app.bot_data["ctx"] = world.ctx
     async with app:

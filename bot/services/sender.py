@@ -1,0 +1,109 @@
+"""The sender: one task that delivers the outbox continuously, woken by the commits that fill it.
+
+* It runs from the application's start to its stop (``post_init`` / ``post_shutdown``), not
+  inside the 30 s tick: while the outbox has due rows it sends at the rate limiter's pace,
+  all the time.
+* A commit that queued a message wakes it at once: in this process through
+  :meth:`bot.store.db.Database.on_outbox_queued`, from other processes on PostgreSQL through
+  ``LISTEN``/``NOTIFY`` (:meth:`bot.store.db.Database.listen_outbox`).  A wake-up in the
+  middle of a batch makes the dispatcher ask again, interactive rows first.
+* When nothing is due it sleeps until the earliest pending row falls due (quiet hours,
+  retries), at most ``idle_seconds``; the tick pokes it too, as a safety net.
+* The database or Telegram gone: one line when the outage begins, one when it ends, retries
+  with backoff up to a minute in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from telegram.ext import ExtBot
+
+from bot.services.context import AppContext
+from bot.services.dispatch import Dispatcher
+from bot.services.jobruns import reason
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 60.0
+MIN_IDLE_SECONDS = 0.05
+
+
+class Sender:
+    def __init__(
+        self, ctx: AppContext, bot: ExtBot[Any], *, idle_seconds: float | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.dispatcher = Dispatcher(ctx, bot)
+        self.idle_seconds = float(idle_seconds or ctx.settings.tick_seconds)
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._remove: Any = None
+        self._listener: AsyncConnection | None = None
+        self.failures = 0
+        self.passes = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def poke(self) -> None:
+        """Something may be due: look now."""
+        self.wake.set()
+
+    async def start(self) -> None:
+        self._remove = self.ctx.db.on_outbox_queued(self.poke)
+        try:
+            self._listener = await self.ctx.db.listen_outbox(self.poke)
+        except Exception as exc:  # the safety-net poll still finds what others queue
+            log.warning("sender: cannot LISTEN for other processes' messages: %s", reason(exc))
+        self._task = asyncio.create_task(self._loop(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+
+    async def _loop(self) -> None:
+        while True:
+            self.wake.clear()
+            try:
+                stats = await self.dispatcher.run(interrupt=self.wake, recover=False)
+                idle = await self._idle_for()
+            except Exception as exc:
+                self.failures += 1
+                if self.failures == 1:
+                    log.warning("sender: delivery stopped (%s); retrying", reason(exc))
+                else:
+                    log.debug("sender: still failing (%d): %s", self.failures, reason(exc))
+                idle = min(2.0**self.failures, MAX_BACKOFF_SECONDS)
+            else:
+                if self.failures:
+                    log.warning("sender: delivery resumed after %d failed tries", self.failures)
+                    self.failures = 0
+                if stats.claimed:
+                    log.info("dispatch: %s", stats)
+            self.passes += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), idle)
+
+    async def _idle_for(self) -> float:
+        """Real seconds to sleep: until the earliest pending row is due, at most idle_seconds."""
+        due = await self.dispatcher.next_due()
+        if due is None:
+            return self.idle_seconds
+        wait = (due - self.ctx.clock.now()).total_seconds()
+        return max(MIN_IDLE_SECONDS, min(wait, self.idle_seconds))
