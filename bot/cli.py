@@ -681,9 +681,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
 
 
 def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    """Deliver the outbox without polling for updates (an extra sender, or a drain)."""
+    """Deliver the outbox without polling for updates (an extra sender, or a drain): woken by
+    other processes' commits on PostgreSQL (LISTEN/NOTIFY), else every ``--idle`` seconds."""
     from bot.app import BOTFATHER_HELP, MissingToken, build_application
     from bot.services.dispatch import Dispatcher
+    from bot.services.sender import Sender
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         _err(str(MissingToken(BOTFATHER_HELP)))
@@ -695,17 +697,31 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         app = build_application(settings, clock=clock, db=db, with_jobs=False, startup=False)
         ctx: AppContext = app.bot_data["ctx"]
         async with app:
-            d = Dispatcher(ctx, app.bot)
-            while True:
-                stats = await d.run()
-                _err(f"dispatch: {stats}")
-                if args.once:
-                    break
-                await asyncio.sleep(args.idle)
+            if args.once:
+                _err(f"dispatch: {await Dispatcher(ctx, app.bot).run()}")
+            else:
+                await Dispatcher(ctx, app.bot).recover()
+                sender = Sender(ctx, app.bot, idle_seconds=args.idle)
+                await sender.start()
+                try:
+                    await _until_stopped()
+                finally:
+                    await sender.stop()
         await ctx.db.dispose()
         return 0
 
     return asyncio.run(go())
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 # -- operations -------------------------------------------------------------------------------

@@ -74,12 +74,15 @@ async def reports_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register_jobs(app: Application[Any, Any, Any, Any, Any, Any], ctx: AppContext) -> None:
+    """The bot's periodic jobs: README's "Jobs" table lists the same ones (a test holds it)."""
     jq = app.job_queue
     if jq is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot[job-queue] is required")
-    jq.run_repeating(
-        tick, interval=ctx.settings.tick_seconds, first=2, name="tick", job_kwargs=JOB_KWARGS
-    )
+    every = ctx.settings.tick_seconds
+    jq.run_repeating(tick, interval=every, first=2, name="tick", job_kwargs=JOB_KWARGS)
+    # the digest and the reports are due at a slot (Monday 08:30, the first working day after
+    # a quarter) and logged once each: asking every tick sends a missed one at the first tick
+    jq.run_repeating(reports_job, interval=every, first=3, name="reports", job_kwargs=JOB_KWARGS)
     jq.run_daily(
         materialise_job, time=time(0, 30, tzinfo=ctx.tz), name="materialise", job_kwargs=JOB_KWARGS
     )

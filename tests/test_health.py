@@ -80,6 +80,7 @@ async def test_health_follows_the_jobs_and_the_outbox(
             assert "database: ok" in out and "outbox: ok — nothing waiting" in out
             assert "job tick: ok — last ran 0 s ago, next due in 30 s" in out
             assert "job materialise: ok — not run yet, next due in 14.5 h" in out  # 00:30
+            assert "job reports: ok — not run yet, next due in 30 s" in out
             assert "dispatch" not in out
 
             # a message due 40 minutes ago and not sent: the sender is not keeping up
@@ -102,6 +103,8 @@ async def test_health_follows_the_jobs_and_the_outbox(
             assert code == 1 and "job tick: FAIL — late: due 2 min ago, last ran 3 min ago" in out
 
             await run_job(app, "tick")
+            assert "job reports: FAIL — late" in (await health(world, capsys))[1]
+            await run_job(app, "reports")
             assert (await health(world, capsys))[0] == 0
 
 

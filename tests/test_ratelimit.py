@@ -625,9 +625,9 @@ async def test_through_ptb_extbot(clock: FakeClock) -> None:
     async with bot:
         t0 = clock.monotonic()
         await bot.send_message(chat_id=5, text="one")  # 429 once, retried after 3 s
-        await bot.send_message(chat_id=5, text="two")  # same private chat: 1 s later
+        await bot.send_message(chat_id=5, text="two")  # same private chat: 1.15 s later
         sends = [t for endpoint, _, t in api.calls if endpoint == "sendMessage"]
-        assert sends == [t0, t0 + 3.0, t0 + 4.0]
+        assert sends == pytest.approx([t0, t0 + 3.0, t0 + 4.15])
 
         api.flood_left = 1
         with pytest.raises(RetryAfter):
@@ -636,3 +636,21 @@ async def test_through_ptb_extbot(clock: FakeClock) -> None:
         before = clock.monotonic()
         await bot.get_me()  # no chat_id: not throttled, not paused
         assert clock.monotonic() == before
+
+
+async def test_the_bots_limiter_leaves_a_margin_between_sends_to_one_chat(
+    clock: FakeClock,
+) -> None:
+    """Spaced exactly 1.000 s, network jitter makes Telegram see two sends within a second."""
+    limiter = TelegramRateLimiter(clock).limiter
+    private = [await _timed(limiter, clock, 5) for _ in range(4)]
+    assert [b - a for a, b in itertools.pairwise(private)] == pytest.approx([1.15] * 3)
+    group = [await _timed(limiter, clock, -100) for _ in range(21)]
+    assert group[20] - group[0] == pytest.approx(60.15)
+    with pytest.raises(ValueError, match="chat_margin"):
+        SendLimiter(clock, chat_margin=1.5)
+
+
+async def _timed(limiter: SendLimiter, clock: FakeClock, chat: int) -> float:
+    await limiter.acquire(chat)
+    return clock.monotonic()
