@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.handlers import register_handlers
 from bot.jobs import register_jobs
 from bot.logs import redact
+from bot.runner import started
 from bot.services.access import is_registered
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
@@ -25,6 +26,7 @@ from bot.services.materialise import materialise
 from bot.services.sender import Sender
 from bot.store.db import Database
 from bot.store.migrate import upgrade
+from bot.telegram.outage import Outage, WatchedRequest
 from bot.telegram.ratelimit import TelegramRateLimiter
 from bot.telegram.updates import ChatOrderedProcessor, SenderGate
 
@@ -67,13 +69,14 @@ def build_application(
     ctx = build_context(settings, clock, db)
     ctx.holiday_rules  # noqa: B018 - a bad holiday table stops the start, naming its file and line
     timeout = settings.request_timeout_seconds
+    polls = Outage("Telegram (getUpdates)")
     app = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_file_url)
         .request(HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout))
-        .get_updates_request(HTTPXRequest(read_timeout=timeout + 30))
+        .get_updates_request(WatchedRequest(polls, read_timeout=timeout + 30))
         .rate_limiter(
             TelegramRateLimiter(
                 ctx.clock,
@@ -98,6 +101,7 @@ def build_application(
         .build()
     )
     app.bot_data["ctx"] = ctx
+    app.bot_data["poll_outage"] = polls
     register_handlers(app)
     if with_jobs:
         register_jobs(app, ctx)
@@ -118,6 +122,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     await publish_command_menus(app.bot, ctx)
     await start_sender(app)
+    started(app)
 
 
 async def start_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> Sender:

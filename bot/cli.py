@@ -660,24 +660,17 @@ def cmd_invite(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.app import MissingToken, build_application
+    from bot.app import MissingToken
     from bot.logs import configure
 
     configure(settings.log_level)
+    from bot.runner import run_bot
+
     try:
-        app = build_application(settings, clock=clock)
+        return run_bot(settings, clock)
     except MissingToken as exc:
         _err(str(exc))
         return 2
-    from bot.web import ALLOWED_UPDATES, run_webhook, serve_health_while_polling
-
-    if settings.webhook_url:
-        run_webhook(app)
-        return 0
-    if settings.http_port is not None:
-        serve_health_while_polling(app)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
-    return 0
 
 
 def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:

@@ -72,9 +72,18 @@ def redact(*secrets: str) -> None:
 
 def configure(level: str) -> None:
     """``python -m bot run``'s logging: ``LOG_LEVEL`` for everything; httpx's line per
-    request only at DEBUG."""
+    request and APScheduler's lines per job run only at DEBUG."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)
+    quiet = numeric if numeric <= logging.DEBUG else logging.WARNING
+    logging.getLogger("httpx").setLevel(quiet)
+    # APScheduler's "Running job …" / "… executed successfully" every tick: DEBUG only
+    logging.getLogger("apscheduler.executors").setLevel(quiet)
+
+
+def reason(exc: BaseException) -> str:
+    """One short line saying what went wrong (no traceback)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:300]

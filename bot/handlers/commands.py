@@ -57,7 +57,15 @@ async def stale_button(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """The one error handler: log it, and tell the person something went wrong."""
+    """The one error handler: log it, and tell the person something went wrong.  A failed
+    poll for updates (no update, no job) is counted as an outage, without a traceback."""
+    if update is None and context.job is None and context.error is not None:
+        from bot.runner import unreachable
+
+        outage = context.application.bot_data.get("poll_outage")
+        if outage is not None and unreachable(context.error):
+            outage.failed(context.error)
+            return
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         ctx = app_ctx(context)

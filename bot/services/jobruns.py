@@ -24,10 +24,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ContextTypes, Job
 
+from bot.logs import reason
 from bot.services.context import AppContext
 from bot.store.models import JobRun
 
 log = logging.getLogger(__name__)
+
+__all__ = ["reason", "recorded", "schedule_of"]
 
 JobCallback = Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
@@ -120,9 +123,3 @@ async def _finished(ctx: AppContext, name: str, *, error: str | None) -> None:
         row.finished_at, row.ok, row.error = now, error is None, error
         if error is None:
             row.last_ok_at = now
-
-
-def reason(exc: BaseException) -> str:
-    """One short line saying what went wrong (no traceback)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:300]

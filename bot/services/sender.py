@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.ext import ExtBot
 
+from bot.logs import reason
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
-from bot.services.jobruns import reason
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,70 @@
+"""Outages told in a few lines: one when a service stops answering, a counter while it stays
+away, one when it is back — never a traceback per failed try.
+
+:class:`Outage` keeps the count; :class:`WatchedRequest` is the ``HTTPXRequest`` of the
+``getUpdates`` loop, which ends the outage at the first answer; PTB's polling loop calls
+:meth:`Outage.failed` (its ``error_callback``) for every failed poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from telegram.request import HTTPXRequest
+
+from bot.logs import reason
+
+log = logging.getLogger(__name__)
+
+#: While a service stays away, one line every this many failed tries.
+COUNT_EVERY = 20
+
+
+class Outage:
+    def __init__(self, what: str, *, count_every: int = COUNT_EVERY) -> None:
+        self.what = what
+        self.count_every = count_every
+        self.failures = 0
+        self.outages = 0
+        self._since = 0.0
+
+    @property
+    def ongoing(self) -> bool:
+        return self.failures > 0
+
+    def failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            self.outages += 1
+            self._since = time.monotonic()
+            log.warning("%s unreachable (%s); retrying", self.what, reason(exc))
+        elif self.failures % self.count_every == 0:
+            log.warning("%s still unreachable: %d failed tries", self.what, self.failures)
+        else:
+            log.debug("%s still unreachable (%d): %s", self.what, self.failures, reason(exc))
+
+    def ok(self) -> None:
+        if self.failures:
+            log.warning(
+                "%s reachable again after %d failed tries (%.0f s)",
+                self.what,
+                self.failures,
+                time.monotonic() - self._since,
+            )
+            self.failures = 0
+
+
+class WatchedRequest(HTTPXRequest):
+    """An ``HTTPXRequest`` that ends ``outage`` whenever the server answers (not with a 5xx)."""
+
+    def __init__(self, outage: Outage, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outage = outage
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        result = await super().do_request(*args, **kwargs)
+        if result[0] < 500:  # a 5xx is Telegram's side failing
+            self.outage.ok()
+        return result
