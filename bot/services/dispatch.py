@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,19 +136,23 @@ class Dispatcher:
         max_messages: int | None = None,
         interrupt: asyncio.Event | None = None,
         recover: bool = True,
+        stopping: Callable[[], bool] | None = None,
     ) -> DispatchStats:
         """Send due rows one at a time until none are due, the time budget is spent, or
         ``max_messages`` were sent.
 
         Rows are claimed interactive first (see :class:`~bot.store.models.OutboxPriority`).
         When ``interrupt`` is set (a commit queued something), the batch in hand is dropped
-        and the due rows are asked again, so a press never waits behind a batch of bulk."""
+        and the due rows are asked again, so a press never waits behind a batch of bulk;
+        when ``stopping()`` says so too, it returns instead."""
         stats = DispatchStats()
         clock = self.ctx.clock
         deadline = clock.monotonic() + budget_seconds if budget_seconds is not None else None
         if recover:
             await self.recover()
         while True:
+            if stopping is not None and stopping():
+                return stats
             if interrupt is not None:
                 interrupt.clear()
             ids = await self.candidates(clock.now())

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
 MIN_IDLE_SECONDS = 0.05
+STOP_GRACE_SECONDS = 10.0
 
 
 class Sender:
@@ -46,6 +47,7 @@ class Sender:
         self._listener: AsyncConnection | None = None
         self.failures = 0
         self.passes = 0
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -68,20 +70,31 @@ class Sender:
             self._remove()
             self._remove = None
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # the message in hand is finished (and recorded), then the loop returns
+            self._stopping = True
+            self.wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
             self._listener = None
 
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self.wake.clear()
             try:
-                stats = await self.dispatcher.run(interrupt=self.wake, recover=False)
+                stats = await self.dispatcher.run(
+                    interrupt=self.wake, recover=False, stopping=self.stopping
+                )
                 idle = await self._idle_for()
             except Exception as exc:
                 self.failures += 1
