@@ -179,11 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presses", type=int, default=50)
     p.add_argument("--backlog", type=int, default=5000)
     p.add_argument("--wave", type=int, default=2000)
+    p.add_argument("--only", choices=("notify", "wave"), help="one of the two figures")
     args = p.parse_args(argv)
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     emit("db", args.db)
-    asyncio.run(notify_figures(args.db, args))
-    wave_figure(args.db, args)
+    if args.only != "wave":
+        asyncio.run(notify_figures(args.db, args))
+    if args.only != "notify":
+        wave_figure(args.db, args)
     return 0
 
 

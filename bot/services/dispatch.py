@@ -35,12 +35,9 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.services.audience import head_audience
 from bot.services.context import AppContext
-from bot.services.outbox import enqueue
-from bot.services.reminders import head_keys, recipient_fmt
-from bot.store import repo
-from bot.store.models import OrgRole, Outbox, OutboxFile, OutboxStatus, Person, Role
+from bot.services.unreachable import tell_head
+from bot.store.models import OrgRole, Outbox, OutboxFile, OutboxStatus
 from bot.telegram.ratelimit import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -84,6 +81,7 @@ class Dispatcher:
         self.ctx = ctx
         self.bot = bot
         self.worker = ctx.settings.worker_id
+        self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
 
     # -- claiming -----------------------------------------------------------------------
     async def recover(self) -> int:
@@ -116,7 +114,21 @@ class Dispatcher:
                     attempts=Outbox.attempts + 1,
                 )
             )
-        return int(res.rowcount) == 1  # type: ignore[attr-defined]
+            if int(res.rowcount) != 1:  # type: ignore[attr-defined]
+                return False
+            # read in the claiming transaction: one commit less for every message
+            self._claimed[outbox_id] = await self._load(s, outbox_id)
+        return True
+
+    @staticmethod
+    async def _load(s: AsyncSession, outbox_id: int) -> tuple[Outbox | None, list[OutboxFile]]:
+        row = await s.get(Outbox, outbox_id)
+        files = await s.scalars(
+            select(OutboxFile)
+            .where(OutboxFile.outbox_id == outbox_id)
+            .order_by(OutboxFile.position)
+        )
+        return row, list(files)
 
     async def candidates(self, now: datetime) -> list[int]:
         async with self.ctx.db.transaction() as s:
@@ -183,17 +195,14 @@ class Dispatcher:
 
     # -- one row --------------------------------------------------------------------------
     async def deliver(self, outbox_id: int, stats: DispatchStats) -> None:
-        async with self.ctx.db.transaction() as s:
-            row = await s.get(Outbox, outbox_id)
-            files = list(
-                await s.scalars(
-                    select(OutboxFile)
-                    .where(OutboxFile.outbox_id == outbox_id)
-                    .order_by(OutboxFile.position)
-                )
-            )
+        loaded = self._claimed.pop(outbox_id, None)
+        if loaded is None:
+            async with self.ctx.db.transaction() as s:
+                loaded = await self._load(s, outbox_id)
+        row, files = loaded
         if row is None:
             return
+        text_id = row.telegram_message_id
         try:
             if row.text and row.telegram_message_id is None:
                 markup = (
@@ -207,7 +216,9 @@ class Dispatcher:
                     reply_markup=markup,
                     rate_limit_args=NO_RETRY,
                 )
-                await self._mark_part(outbox_id, None, msg.message_id)
+                text_id = msg.message_id
+                if files:  # recorded now, so a retry of a file does not resend the text
+                    await self._mark_part(outbox_id, None, msg.message_id)
             for f in files:
                 if f.telegram_message_id is not None:
                     continue
@@ -265,7 +276,10 @@ class Dispatcher:
                 update(Outbox)
                 .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.SENDING.value)
                 .values(
-                    status=OutboxStatus.SENT.value, sent_at=self.ctx.clock.now(), last_error=None
+                    status=OutboxStatus.SENT.value,
+                    sent_at=self.ctx.clock.now(),
+                    last_error=None,
+                    telegram_message_id=text_id,
                 )
             )
         stats.sent += 1
@@ -344,75 +358,5 @@ class Dispatcher:
                 )
             )
             if row.org_id is not None:
-                await self._tell_head(s, row, reason, now)
+                await tell_head(self.ctx, s, row, reason, now)
         log.warning("chat %s is unreachable for good: %s", row.chat_id, reason)
-
-    async def _tell_head(self, s: AsyncSession, row: Outbox, reason: str, now: datetime) -> None:
-        org_id = row.org_id
-        assert org_id is not None
-        role_names = {r.key: r.name for r in await s.scalars(select(Role))}
-        heads = await head_keys(s)
-        person = await s.get(Person, row.person_id) if row.person_id else None
-        group_roles = list(
-            await s.scalars(
-                select(OrgRole).where(
-                    OrgRole.org_id == org_id, OrgRole.group_chat_id == row.chat_id
-                )
-            )
-        )
-        lines_for: list[tuple[str, dict[str, Any]]] = []
-        emptied: list[str] = []
-        if person is not None and person.chat_id == row.chat_id:
-            person.active = False
-            person.inactive_reason = reason[:200]
-            person.updated_at = now
-            await s.flush()
-            roles = await repo.roles_of(s, person.id, now)
-            for key in roles:
-                if not any(p.reachable for p in await repo.holders(s, org_id, key, now)):
-                    emptied.append(key)
-            lines_for.append(
-                (
-                    "blocked.person",
-                    {
-                        "name": person.name,
-                        "roles": ", ".join(role_names.get(k, k) for k in roles) or "-",
-                        "reason": reason,
-                    },
-                )
-            )
-        for g in group_roles:
-            g.group_chat_id = None
-            lines_for.append(
-                (
-                    "blocked.group",
-                    {"role": role_names.get(g.role_key, g.role_key), "reason": reason},
-                )
-            )
-        if not lines_for:
-            return
-        holders = await repo.holders_by_role(s, org_id, now)
-        org_roles = await repo.org_roles(s, org_id)
-        audience = head_audience(
-            heads, holders, org_roles, self.ctx.settings.default_language, besides_chat=row.chat_id
-        )
-        for r in audience:
-            fmt = recipient_fmt(self.ctx, r)
-            parts = [fmt.t(key, **kw) for key, kw in lines_for]
-            if emptied:
-                parts.append(
-                    fmt.t(
-                        "blocked.role_empty", roles=", ".join(role_names.get(k, k) for k in emptied)
-                    )
-                )
-                parts.append(fmt.t("unreach.hint"))
-            await enqueue(
-                s,
-                org_id=org_id,
-                person_id=r.person_id,
-                chat_id=r.chat_id,
-                kind="unreachable",
-                dedupe_key=f"blocked:{row.chat_id}:{r.chat_id}:{now.date().isoformat()}",
-                text="\n".join(parts),
-                now=now,
-            )
