@@ -37,10 +37,11 @@ from bench.common import TOKEN, Backend, BenchDatabase, create_database, emit, p
 from bench.figures import busiest_second
 from bot.app import build_application
 from bot.clock import FakeClock
+from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import enqueue
-from bot.store.models import Outbox, OutboxStatus
+from bot.store.models import Outbox
 from tests.support.botapi import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,11 +17,12 @@ from sqlalchemy import delete, select, update
 from bench.common import TOKEN, BenchDatabase, percentile, rss_bytes, settle_memory
 from bot.app import build_application
 from bot.clock import FakeClock
+from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher, DispatchStats
 from bot.services.outbox import enqueue
 from bot.services.reminders import TickStats, remind
-from bot.store.models import Outbox, OutboxStatus
+from bot.store.models import Outbox
 from tests.support.botapi import BotApiEmulator
 
 #: Where the rows that are not part of the dispatch wave wait meanwhile.

@@ -20,11 +20,12 @@ from typing import Any, cast
 from sqlalchemy import Column, Date, MetaData, String, Table, func, insert, select, update
 
 from bench.common import BenchDatabase
-from bot.schedule.fiscal import fy_end, fy_start
+from bot.domain import OccStatus
+from bot.domain.fiscal import fy_end, fy_start
 from bot.schedule.reminders import first_slot_on_or_after, reminder_slots, slot_instant
 from bot.schedule.rules import PlannedOccurrence, StageDeadline, plan_fiscal_year
 from bot.services.context import AppContext
-from bot.store.models import OccStatus, Occurrence, UTCDateTime
+from bot.store.models import Occurrence, UTCDateTime
 
 #: When a stage is done on its deadline day (local time), after the 09:00 reminder.
 DONE_AT = time(16, 0)

@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.catalogue.schema import Catalogue, Stage
+from bot.catalogue.schema import Catalogue
+from bot.domain import Stage
+from bot.domain.fiscal import fy_end, fy_start
+from bot.domain.thai import digits, format_date
 from bot.render import Fmt
-from bot.schedule.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import PlannedOccurrence, plan_fiscal_year
-from bot.schedule.thai import digits, format_date
 from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
 from bot.texts import stage_name, tr
 

@@ -17,8 +17,8 @@ from bot.catalogue.schema import Catalogue, Measure
 from bot.cli_errors import PROG, CliError, explain, load_settings, open_database, safe_url
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.schedule.fiscal import fiscal_year
-from bot.schedule.thai import ThaiDateError, be_iso, normalise_digits, parse_be_year, parse_date
+from bot.domain.fiscal import fiscal_year
+from bot.domain.thai import ThaiDateError, be_iso, normalise_digits, parse_be_year, parse_date
 from bot.services.context import AppContext
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.catalogue.schema import DueDate
+from bot.domain import DueDate
 from bot.schedule.policy import SchedulePolicy
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///data/bot.db"

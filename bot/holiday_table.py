@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bot.schedule.thai import ThaiDateError, parse_date
+from bot.domain.thai import ThaiDateError, parse_date
 from bot.schedule.workdays import AnnouncedDayOff, HolidayRules, WorkedHoliday
 from bot.shipped import data_file
 

@@ -1,7 +1,7 @@
 """Turning task lists into message text and inline keyboards (as plain dicts).
 
 Services store what they render in the outbox, so nothing here imports Telegram.
-Callback data only *names* a record: ``<action>:<occurrence id>:<stage>``; the handler
+A button's data only *names* a record (see :mod:`bot.domain.callbacks`); the handler
 looks the record up and checks the presser's rights before anything changes.
 """
 
@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.schedule.thai import digits, format_date
+from bot.domain import Stage, TaskLine
+from bot.domain.callbacks import Callback, MyList, StageAct, StageCall, encode
+from bot.domain.thai import digits, format_date
 from bot.textfit import TEXT_LIMIT, fit, utf16_len
 from bot.texts import stage_name, tr
 
@@ -51,8 +53,8 @@ class Fmt:
 
 
 def period_label(fmt: Fmt, key: str) -> str:
-    from bot.schedule.fiscal import parse_period
-    from bot.schedule.thai import MONTH_ABBR, MONTH_EN, be_year
+    from bot.domain.fiscal import parse_period
+    from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
 
     fy = key[:4]
     rest = key[4:]
@@ -72,51 +74,49 @@ def period_label(fmt: Fmt, key: str) -> str:
     return fmt.t("period.year", fy=fmt.num(fy))
 
 
-@dataclass(frozen=True)
-class TaskLine:
-    occurrence_id: int
-    code: str
-    title: str
-    stage: str
-    due: date
-    kind: str
-    period: str = ""
-    moved_from: date | None = None  # the deadline before a re-plan moved it
-
-    def days_left(self, today: date) -> int:
-        return (self.due - today).days
+def button(text: str, data: Callback) -> dict[str, str]:
+    return {"text": text, "callback_data": encode(data)}
 
 
-def button(text: str, data: str) -> dict[str, str]:
-    return {"text": text, "callback_data": data}
+# the buttons of a stage, in their order, with their labels' text keys
+STAGE_BUTTONS = {
+    Stage.CONFIRM: (
+        (StageAct.CURRENT, "btn.current"),
+        (StageAct.UPDATED, "btn.updated"),
+        (StageAct.SNOOZE, "btn.snooze"),
+    ),
+    Stage.PREPARE: (
+        (StageAct.DONE, "btn.done"),
+        (StageAct.NOT_APPLICABLE, "btn.na"),
+        (StageAct.SNOOZE, "btn.snooze"),
+    ),
+    Stage.COLLECT: (
+        (StageAct.DONE, "btn.done"),
+        (StageAct.BACK, "btn.back"),
+        (StageAct.NOT_APPLICABLE, "btn.na"),
+        (StageAct.SNOOZE, "btn.snooze"),
+    ),
+    Stage.PUBLISH: (
+        (StageAct.PUBLISH, "btn.publish"),
+        (StageAct.NOT_APPLICABLE, "btn.na"),
+        (StageAct.SNOOZE, "btn.snooze"),
+    ),
+}
 
 
 def task_buttons(fmt: Fmt, line: TaskLine) -> list[dict[str, str]]:
     """The buttons for one open stage; every label names the item."""
-    ref = f"{line.occurrence_id}:{line.stage}"
-    code = line.code
-    if line.stage == "confirm":
-        return [
-            button(fmt.t("btn.current", code=code), f"cc:{ref}"),
-            button(fmt.t("btn.updated", code=code), f"cu:{ref}"),
-            button(fmt.t("btn.snooze", code=code), f"z:{ref}"),
-        ]
-    row = []
-    if line.stage == "publish":
-        row.append(button(fmt.t("btn.publish", code=code), f"p:{ref}"))
-    else:
-        row.append(button(fmt.t("btn.done", code=code), f"d:{ref}"))
-    if line.stage == "collect":
-        row.append(button(fmt.t("btn.back", code=code), f"b:{ref}"))
-    row.append(button(fmt.t("btn.na", code=code), f"n:{ref}"))
-    row.append(button(fmt.t("btn.snooze", code=code), f"z:{ref}"))
-    return row
+    stage = Stage(line.stage)
+    return [
+        button(fmt.t(key, code=line.code), StageCall(act, line.occurrence_id, stage))
+        for act, key in STAGE_BUTTONS[stage]
+    ]
 
 
 def keyboard(fmt: Fmt, lines: Sequence[TaskLine], *, with_list: bool = True) -> dict[str, Any]:
     rows: list[list[dict[str, str]]] = [task_buttons(fmt, ln) for ln in lines[:MAX_BUTTON_ITEMS]]
     if with_list:
-        rows.append([button(fmt.t("btn.mylist"), "l:mine")])
+        rows.append([button(fmt.t("btn.mylist"), MyList())])
     return {"inline_keyboard": rows}
 
 

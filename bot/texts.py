@@ -1,7 +1,7 @@
 """Every text a person sees, in Thai (the default) and English, in one place.
 
 Use :func:`tr` with a message key and keyword arguments.  Dates are formatted by
-:func:`bot.schedule.thai.format_date` (BE years, Thai or Arabic digits by setting).
+:func:`bot.domain.thai.format_date` (BE years, Thai or Arabic digits by setting).
 Keys missing from English fall back to Thai, so Thai is always complete.
 """
 

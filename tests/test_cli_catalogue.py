@@ -169,8 +169,9 @@ def test_adopt_from_the_command_line(
 
 def test_round_trip_of_every_field(tmp_path: Path) -> None:
     """Co-roles, a quarterly item, an unlisted phrase, a rule, activity spans and days."""
-    from bot.catalogue.schema import Frequency, FrequencyKind, Rule, Stage
+    from bot.catalogue.schema import Frequency, Rule
     from bot.catalogue.sheet import catalogue_workbook, read_workbook
+    from bot.domain import FrequencyKind, Stage
 
     cat = load_catalogue()
     items = list(cat.items)

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 from telegram.ext import Application
 
+from bot.domain import OutboxPriority
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import enqueue, priority_of
 from bot.store.db import Database
-from bot.store.models import Outbox, OutboxPriority
+from bot.store.models import Outbox
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import running_app
 from tests.support.world import World, staff_world

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import Attachment, enqueue
 from bot.store.db import Database
-from bot.store.models import Outbox, OutboxStatus, Person
+from bot.store.models import Outbox, Person
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import running_app
 from tests.support.world import World, staff_world

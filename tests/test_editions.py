@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.catalogue.loader import dump_catalogue, load_catalogue
-from bot.catalogue.schema import Catalogue, Frequency, FrequencyKind
+from bot.catalogue.schema import Catalogue, Frequency
+from bot.domain import FrequencyKind, OccStatus
 from bot.reports.data import ReadyState, readiness
 from bot.services.adoption import adopt_for_offices
 from bot.services.chain import Chain, title_of
@@ -25,7 +26,7 @@ from bot.services.org import catalogue_for, init_org
 from bot.services.views import item_history
 from bot.store.db import Database
 from bot.store.migrate import upgrade
-from bot.store.models import CatalogueVersion, OccStatus, Occurrence, Organisation, StageEvent
+from bot.store.models import CatalogueVersion, Occurrence, Organisation, StageEvent
 from tests.support.world import World, staff_world
 
 pytestmark = pytest.mark.postgres  # catalogue versions and their migration

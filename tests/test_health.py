@@ -15,9 +15,10 @@ from telegram.ext import Application, CallbackContext
 
 from bot.app import build_application
 from bot.cli import main
+from bot.domain import OutboxStatus
 from bot.services.health import _job_check
 from bot.store.db import Database
-from bot.store.models import JobRun, Outbox, OutboxStatus
+from bot.store.models import JobRun, Outbox
 from tests.support.botapi import BotApiEmulator
 from tests.support.world import World, make_world
 

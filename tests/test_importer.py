@@ -9,7 +9,8 @@ import pytest
 
 from bot.catalogue.importer import DEFAULT_ALIASES, Fix, ImportResult, import_seed, render_catalogue
 from bot.catalogue.loader import SHIPPED_CATALOGUE, CatalogueError, load_catalogue
-from bot.catalogue.schema import Catalogue, FrequencyKind
+from bot.catalogue.schema import Catalogue
+from bot.domain import FrequencyKind
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "data" / "seed" / "000_c89b0b1080fe7d54.txt"

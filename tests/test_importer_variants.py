@@ -16,7 +16,8 @@ import yaml
 
 from bot.catalogue.importer import ImportResult, import_seed
 from bot.catalogue.loader import CatalogueError
-from bot.catalogue.schema import Catalogue, FrequencyKind, Stage
+from bot.catalogue.schema import Catalogue
+from bot.domain import FrequencyKind, Stage
 from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import plan_activity, plan_item

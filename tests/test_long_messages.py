@@ -16,11 +16,12 @@ import yaml
 from sqlalchemy import select
 
 from bot.catalogue.loader import SHIPPED_CATALOGUE
+from bot.domain import OccStatus, OutboxStatus
 from bot.services.chain import MAX_NOTE_LENGTH
 from bot.services.evidence import MAX_URL_LENGTH
 from bot.services.materialise import materialise
 from bot.store.db import Database
-from bot.store.models import OccStatus, Occurrence, OrgRole, Outbox, OutboxStatus
+from bot.store.models import Occurrence, OrgRole, Outbox
 from bot.textfit import ELLIPSIS, utf16_len
 from tests.support.botapi import BotApiEmulator
 from tests.support.chat import User, buttons, chat_harness, text_of

@@ -20,17 +20,10 @@ from sqlalchemy import delete, select, update
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
+from bot.domain import OccStatus
 from bot.services.access import Scope, is_admin
 from bot.store.db import Database
-from bot.store.models import (
-    OccStatus,
-    Occurrence,
-    OfficeDay,
-    OrgRole,
-    PendingPrompt,
-    Person,
-    RoleAssignment,
-)
+from bot.store.models import Occurrence, OfficeDay, OrgRole, PendingPrompt, Person, RoleAssignment
 from tests.support.botapi import BotApiEmulator
 from tests.support.offices import (
     DEPLOYMENT_ADMIN_TG,

@@ -17,17 +17,18 @@ from bot.catalogue.loader import (
     load_catalogue,
     parse_catalogue,
 )
-from bot.catalogue.schema import FrequencyKind, default_reports_on
+from bot.catalogue.schema import default_reports_on
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.domain import FrequencyKind, OccStatus
 from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import plan_item
 from bot.schedule.workdays import WorkCalendar
 from bot.services.materialise import materialise
 from bot.store.db import Database
-from bot.store.models import OccStatus, Occurrence
+from bot.store.models import Occurrence
 from tests.support.botapi import BotApiEmulator
 from tests.support.chat import User, chat_harness, text_of
 from tests.support.world import chat_world

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from itertools import count
 
-from bot.catalogue.schema import DueDate
+from bot.domain import DueDate
 from bot.reports.data import ReadyState, assess_readiness, next_oit_window
 from bot.store.models import Occurrence
 from tests.support.catalogues import tiny_catalogue

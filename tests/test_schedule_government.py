@@ -10,9 +10,9 @@ import holidays
 import pytest
 
 from bot.catalogue.loader import load_catalogue
-from bot.catalogue.schema import Stage
+from bot.domain import Stage
+from bot.domain.fiscal import fiscal_months, fy_end, fy_start
 from bot.holiday_table import HolidayTableError, load_holiday_table, parse_holiday_table
-from bot.schedule.fiscal import fiscal_months, fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import plan_item
 from bot.schedule.workdays import (

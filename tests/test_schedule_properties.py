@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalogue.schema import DueDate, FrequencyKind, Rule, Stage
+from bot.catalogue.schema import Rule
+from bot.domain import DueDate, FrequencyKind, Kind, Stage
+from bot.domain.fiscal import fy_end, fy_start
 from bot.holiday_table import load_holiday_table
-from bot.schedule.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.reminders import current_slot, next_slot, reminder_slots
-from bot.schedule.rules import Kind, plan_change, plan_fiscal_year, plan_item
+from bot.schedule.rules import plan_change, plan_fiscal_year, plan_item
 from bot.schedule.workdays import WorkCalendar
 from tests.support.catalogues import item, tiny_catalogue
 

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.catalogue.schema import DueDate, FrequencyKind, Rule, Stage
+from bot.catalogue.schema import Rule
+from bot.domain import DueDate, FrequencyKind, Kind, Stage
 from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.reminders import (
@@ -16,7 +17,7 @@ from bot.schedule.reminders import (
     next_working_time,
     reminder_slots,
 )
-from bot.schedule.rules import Kind, plan_activity, plan_change, plan_fiscal_year, plan_item
+from bot.schedule.rules import plan_activity, plan_change, plan_fiscal_year, plan_item
 from bot.schedule.workdays import WorkCalendar
 from tests.support.catalogues import item, tiny_catalogue
 

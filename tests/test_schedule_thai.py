@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from bot.schedule import thai
-from bot.schedule.fiscal import (
+from bot.domain import thai
+from bot.domain.fiscal import (
     fiscal_year,
     fy_end,
     fy_month_date,

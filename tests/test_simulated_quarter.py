@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.domain import OutboxStatus
 from bot.schedule.workdays import WorkCalendar
 from bot.services.context import AppContext
 from bot.store.db import Database
-from bot.store.models import JobRun, Occurrence, Outbox, OutboxStatus
+from bot.store.models import JobRun, Occurrence, Outbox
 from tests.support.botapi import BotApiEmulator, Call
 from tests.support.simulate import Simulation
 from tests.support.world import World, chat_world

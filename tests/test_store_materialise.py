@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.domain import OccStatus
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
 from bot.store.db import Database
-from bot.store.models import OccStatus, Occurrence, Outbox, StageEvent
+from bot.store.models import Occurrence, Outbox, StageEvent
 from tests.support.world import make_world, staff_world
 
 pytestmark = pytest.mark.postgres  # the store is under test

@@ -7,7 +7,9 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render import MAX_BUTTON_ITEMS, Fmt, TaskLine, render_reminders
+from bot.domain import Stage, TaskLine
+from bot.domain.callbacks import StageAct, StageCall, encode
+from bot.render import MAX_BUTTON_ITEMS, Fmt, render_reminders
 from bot.textfit import ELLIPSIS, TEXT_LIMIT, fit, split_lines, utf16_len
 
 
@@ -55,5 +57,6 @@ def test_a_reminder_of_41_items_becomes_several_messages_each_with_its_buttons()
         assert utf16_len(p.text) <= TEXT_LIMIT and ELLIPSIS not in p.text
         assert len(p.items) <= MAX_BUTTON_ITEMS
         pressed = {b["callback_data"] for row in p.markup["inline_keyboard"] for b in row}
-        assert {f"d:{i}:prepare" for i in p.items} <= pressed
+        done = {encode(StageCall(StageAct.DONE, i, Stage.PREPARE)) for i in p.items}
+        assert done <= pressed
         assert "ข้อความที่" in p.text and "ตอบข้อความนี้" in p.text

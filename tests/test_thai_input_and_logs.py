@@ -14,8 +14,8 @@ from bot.app import build_application
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.domain.thai import normalise_digits
 from bot.logs import REDACTED
-from bot.schedule.thai import normalise_digits
 from bot.store.db import Database
 from bot.store.models import Occurrence
 from tests.support.botapi import BotApiEmulator

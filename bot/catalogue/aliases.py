@@ -14,13 +14,13 @@ import yaml
 from pydantic import ValidationError
 
 from bot.catalogue.loader import CatalogueError
-from bot.catalogue.schema import FrequencyKind, Role, Stage
+from bot.catalogue.schema import Role
 from bot.catalogue.seedtext import norm
+from bot.domain import CHAIN, FrequencyKind, Stage
 from bot.shipped import data_file
 from bot.shipped import label as shipped_label
 
 DEFAULT_ALIASES = data_file("aliases.yaml")
-CHAIN_STAGES = (Stage.PREPARE, Stage.COLLECT, Stage.PUBLISH)
 
 
 def source_label(path: Path) -> str:
@@ -60,7 +60,7 @@ def _columns(data: Any) -> dict[str, Stage]:
     columns: dict[str, Stage] = {}
     for stage_name, headings in (data.get("columns") or {}).items():
         stage = Stage(stage_name)
-        if stage not in CHAIN_STAGES:
+        if stage not in CHAIN:
             raise ValueError(f"columns: {stage_name} is not prepare, collect or publish")
         for heading in headings:
             columns[norm(str(heading))] = stage

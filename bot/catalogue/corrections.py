@@ -19,9 +19,10 @@ import yaml
 
 from bot.catalogue.aliases import source_label
 from bot.catalogue.loader import CatalogueError
-from bot.catalogue.schema import Catalogue, FrequencyKind
+from bot.catalogue.schema import Catalogue
 from bot.catalogue.seedtext import flexible, norm
-from bot.schedule.thai import MONTH_ABBR, to_thai_digits
+from bot.domain import FrequencyKind
+from bot.domain.thai import MONTH_ABBR, to_thai_digits
 from bot.shipped import data_file
 
 DEFAULT_CORRECTIONS = data_file("corrections.yaml")

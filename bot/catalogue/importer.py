@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.catalogue.aliases import CHAIN_STAGES, DEFAULT_ALIASES, Aliases, load_aliases, source_label
+from bot.catalogue.aliases import DEFAULT_ALIASES, Aliases, load_aliases, source_label
 from bot.catalogue.corrections import (
     DEFAULT_CORRECTIONS,
     Corrections,
@@ -44,8 +44,9 @@ from bot.catalogue.schema import (
 from bot.catalogue.seeddrafts import COLUMN_NAMES, ActivityDraft, Fix, ItemDraft, MeasureDraft
 from bot.catalogue.seedreader import SeedReader
 from bot.catalogue.seedtext import DueText, clean_field, norm
-from bot.schedule.fiscal import fiscal_year, fy_start
-from bot.schedule.thai import ce_year, to_thai_digits
+from bot.domain import CHAIN
+from bot.domain.fiscal import fiscal_year, fy_start
+from bot.domain.thai import ce_year, to_thai_digits
 
 __all__ = [
     "DEFAULT_ALIASES",
@@ -148,7 +149,7 @@ class _Finisher:
             raise self.r.error(d.line, f"{d.code}: empty {COLUMN_NAMES['title']} cell")
         roles: dict[str, str] = {}
         co_roles: dict[str, tuple[str, ...]] = {}
-        for stage in CHAIN_STAGES:
+        for stage in CHAIN:
             keys: list[str] = []
             for line, text in d.fields(stage):
                 if not text:

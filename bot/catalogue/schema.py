@@ -8,44 +8,17 @@ year (month and day), so one catalogue can be applied to any fiscal year.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.domain import YEARLY_KINDS, DueDate, FrequencyKind, RoleKind, Stage
+
 ROLE_KEY = r"^[a-z][a-z0-9_]*$"
-
-
-class FrequencyKind(StrEnum):
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    SEMIANNUAL = "semiannual"
-    YEARLY = "yearly"
-    AT_LEAST_YEARLY = "at_least_yearly"
-    ON_CHANGE = "on_change"
-
-
-class Stage(StrEnum):
-    PREPARE = "prepare"
-    COLLECT = "collect"
-    PUBLISH = "publish"
-    CONFIRM = "confirm"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DueDate(_Strict):
-    """A day given relative to a fiscal year: calendar ``month``/``day`` in FY + ``fy_offset``.
-
-    ``{month: 10, day: 31, fy_offset: 1}`` is 31 October after the fiscal year ends.
-    A day past the month's end means its last day.
-    """
-
-    month: int = Field(ge=1, le=12)
-    day: int = Field(ge=1, le=31)
-    fy_offset: int = Field(default=0, ge=0, le=1)
 
 
 class MonthRef(_Strict):
@@ -59,7 +32,7 @@ class Role(_Strict):
     key: str = Field(pattern=ROLE_KEY)
     name: str = Field(min_length=1, description="Thai display name")
     short: str | None = Field(default=None, description="abbreviation used in the source document")
-    kind: Literal["position", "unit", "head"] = "position"
+    kind: RoleKind = RoleKind.POSITION
     aliases: tuple[str, ...] = ()
 
     def names(self) -> tuple[str, ...]:
@@ -88,7 +61,6 @@ class Rule(_Strict):
 
 
 ReportsOn = Literal["current_fy", "previous_fy"]
-YEARLY_KINDS = (FrequencyKind.YEARLY, FrequencyKind.AT_LEAST_YEARLY)
 
 
 def default_reports_on(title: str, kind: FrequencyKind) -> ReportsOn:
@@ -224,7 +196,7 @@ class Catalogue(_Strict):
                 codes.add(a.code)
                 if a.responsible not in keys:
                     raise ValueError(f"{a.code}: unknown role {a.responsible!r}")
-        if not any(r.kind == "head" for r in self.roles):
+        if not any(r.kind == RoleKind.HEAD for r in self.roles):
             raise ValueError("the catalogue needs one role of kind 'head' (who receives digests)")
         return self
 
@@ -245,7 +217,7 @@ class Catalogue(_Strict):
 
     @property
     def head_role(self) -> Role:
-        return next(r for r in self.roles if r.kind == "head")
+        return next(r for r in self.roles if r.kind == RoleKind.HEAD)
 
     def item(self, code: str) -> Item | None:
         code = code.strip().upper()

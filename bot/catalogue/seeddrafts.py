@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.catalogue.schema import Stage
 from bot.catalogue.seedtext import DueText, norm, plain
+from bot.domain import Stage
 
 
 @dataclass(frozen=True)

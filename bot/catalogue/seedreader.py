@@ -17,7 +17,6 @@ from typing import Literal
 
 from bot.catalogue.aliases import Aliases
 from bot.catalogue.loader import CatalogueError
-from bot.catalogue.schema import Stage
 from bot.catalogue.seeddrafts import (
     COLUMN_NAMES,
     DEFAULT_ITEM_COLUMNS,
@@ -41,7 +40,8 @@ from bot.catalogue.seedtext import (
     spaced_chunks,
     steps_of,
 )
-from bot.schedule.thai import ThaiDateError, to_arabic_digits
+from bot.domain import Stage
+from bot.domain.thai import ThaiDateError, to_arabic_digits
 
 _MEASURE_HEADING = re.compile(r"^([0-9๐-๙]+)\s*\)\s*(\S.*)$")
 _ITEM_NUMBER = re.compile(r"^[Oo]?\s*([0-9๐-๙]+)\s*\.?$")

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.schedule.thai import ThaiDateError, parse_month_year, to_arabic_digits
+from bot.domain.thai import ThaiDateError, parse_month_year, to_arabic_digits
 
 _THAI = "\u0e01-\u0e4e"  # Thai letters, vowels and marks; not the Thai digits ๐-๙
 STRAY_GAP = re.compile(rf"(?<=[{_THAI}]) (?=[{_THAI}])")

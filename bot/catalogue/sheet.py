@@ -22,9 +22,10 @@ import yaml
 
 from bot.catalogue.aliases import DEFAULT_ALIASES, load_aliases
 from bot.catalogue.loader import CatalogueError, Where, validate_catalogue
-from bot.catalogue.schema import Catalogue, FrequencyKind, Item, Role, Stage
+from bot.catalogue.schema import Catalogue, Item, Role
 from bot.catalogue.seedtext import norm
-from bot.schedule.thai import (
+from bot.domain import FrequencyKind, Stage
+from bot.domain.thai import (
     MONTH_ABBR,
     ThaiDateError,
     parse_month,

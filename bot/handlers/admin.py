@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ChatType
 
+from bot.domain.callbacks import Assign, Callback, Deactivate, Invite, LinkGroup, Step, encode
+from bot.domain.fiscal import fiscal_year
+from bot.domain.thai import BEYearError, ThaiDateError, parse_be_year, parse_date
 from bot.handlers.common import Context, Turn, handler, when_text
 from bot.handlers.menus import refresh_menu
-from bot.schedule.fiscal import fiscal_year
-from bot.schedule.thai import BEYearError, ThaiDateError, parse_be_year, parse_date
 from bot.services import onboarding
 from bot.services.access import is_deployment_admin
 from bot.services.holidays import (
@@ -35,16 +36,7 @@ from bot.services.people import (
 from bot.store.models import Person
 
 ADMIN_ROLE = "_admin"
-INVITE_RE = re.compile(r"^inv:(r|p):([a-z_][a-z0-9_]{0,63})(?::([0-9]{1,18}))?$")
-ASSIGN_RE = re.compile(r"^as:(r|p):([a-z][a-z0-9_]{0,63})(?::([0-9]{1,18}))?$")
-DEACT_RE = re.compile(r"^da:([0-9]{1,18})$")
-LINK_RE = re.compile(r"^lg:([a-z][a-z0-9_]{0,63})$")
 MAX_PEOPLE_BUTTONS = 30
-
-
-def _data(turn: Turn) -> str:
-    query = turn.update.callback_query
-    return (query.data or "") if query else ""
 
 
 def _chat_type(turn: Turn) -> str | None:
@@ -53,16 +45,15 @@ def _chat_type(turn: Turn) -> str | None:
 
 
 async def _role_buttons(
-    turn: Turn, prefix: str, *, with_admin: bool = False
+    turn: Turn, data: Callable[[str], Callback], *, with_admin: bool = False
 ) -> InlineKeyboardMarkup:
     cat = await current_catalogue(turn.session, turn.ctx, turn.person.org_id)
     buttons = [
-        InlineKeyboardButton(r.name[:40], callback_data=f"{prefix}{r.key}") for r in cat.roles
+        InlineKeyboardButton(r.name[:40], callback_data=encode(data(r.key))) for r in cat.roles
     ]
     if with_admin:
-        buttons.append(
-            InlineKeyboardButton(turn.t("invite.admin_role"), callback_data=f"{prefix}{ADMIN_ROLE}")
-        )
+        label = turn.t("invite.admin_role")
+        buttons.append(InlineKeyboardButton(label, callback_data=encode(data(ADMIN_ROLE))))
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
@@ -74,10 +65,10 @@ async def _role_label(turn: Turn, key: str) -> str | None:
     return role.name if role is not None and role.key == key else None
 
 
-def _people_buttons(people: list[Person], prefix: str) -> InlineKeyboardMarkup:
+def _people_buttons(people: list[Person], data: Callable[[int], Callback]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(p.name[:40], callback_data=f"{prefix}{p.id}")]
+            [InlineKeyboardButton(p.name[:40], callback_data=encode(data(p.id)))]
             for p in people[:MAX_PEOPLE_BUTTONS]
         ]
     )
@@ -91,21 +82,25 @@ async def invite(turn: Turn, context: Context) -> None:
     if _chat_type(turn) != ChatType.PRIVATE:
         turn.say(turn.t("private_only"))
         return
-    turn.say(turn.t("invite.choose_role"), await _role_buttons(turn, "inv:r:", with_admin=True))
+    kb = await _role_buttons(turn, lambda key: Invite(Step.ROLE, key), with_admin=True)
+    turn.say(turn.t("invite.choose_role"), kb)
 
 
 @handler("admin")
 async def invite_button(turn: Turn, context: Context) -> None:
-    m = INVITE_RE.match(_data(turn))
-    label = await _role_label(turn, m.group(2)) if m else None
-    if m is None or label is None:
-        turn.alert(turn.t("stale_button"))
+    pressed = turn.pressed(Invite)
+    label = await _role_label(turn, pressed.role) if pressed else None
+    if pressed is None or label is None:
+        if pressed is not None:
+            turn.alert(turn.t("stale_button"))
         return
-    step, role_key, person_ref = m.group(1), m.group(2), m.group(3)
+    role_key, person_ref = pressed.role, pressed.person_id
     candidates = await invite_candidates(turn.session, turn.person.org_id)
-    if step == "r" and candidates:
-        kb = _people_buttons(candidates, f"inv:p:{role_key}:")
-        anyone = InlineKeyboardButton(turn.t("invite.anyone"), callback_data=f"inv:p:{role_key}:0")
+    if pressed.step is Step.ROLE and candidates:
+        kb = _people_buttons(candidates, lambda pid: Invite(Step.PERSON, role_key, pid))
+        anyone = InlineKeyboardButton(
+            turn.t("invite.anyone"), callback_data=encode(Invite(Step.PERSON, role_key, 0))
+        )
         turn.say(
             turn.t("invite.choose_person"), InlineKeyboardMarkup([*kb.inline_keyboard, [anyone]])
         )
@@ -117,7 +112,7 @@ async def invite_button(turn: Turn, context: Context) -> None:
             turn.scope,
             turn.now,
             role_key=None if role_key == ADMIN_ROLE else role_key,
-            person_id=int(person_ref) if person_ref else None,
+            person_id=person_ref,
             make_admin=role_key == ADMIN_ROLE,
         )
     except onboarding.InviteError:
@@ -164,26 +159,28 @@ async def people(turn: Turn, context: Context) -> None:
 
 @handler("admin")
 async def assign(turn: Turn, context: Context) -> None:
-    turn.say(turn.t("assign.choose_role"), await _role_buttons(turn, "as:r:"))
+    kb = await _role_buttons(turn, lambda key: Assign(Step.ROLE, key))
+    turn.say(turn.t("assign.choose_role"), kb)
 
 
 @handler("admin")
 async def assign_button(turn: Turn, context: Context) -> None:
     """Staff turnover: the role moves to one person; its open stages follow the role."""
-    m = ASSIGN_RE.match(_data(turn))
-    label = await _role_label(turn, m.group(2)) if m else None
-    if m is None or label is None:
-        turn.alert(turn.t("stale_button"))
+    pressed = turn.pressed(Assign)
+    label = await _role_label(turn, pressed.role) if pressed else None
+    if pressed is None or label is None:
+        if pressed is not None:
+            turn.alert(turn.t("stale_button"))
         return
-    role_key = m.group(2)
-    if m.group(1) == "r":
+    role_key = pressed.role
+    if pressed.step is Step.ROLE:
         people = await active_people(turn.session, turn.person.org_id)
-        turn.say(
-            turn.t("assign.choose_person", role=label), _people_buttons(people, f"as:p:{role_key}:")
-        )
+        kb = _people_buttons(people, lambda pid: Assign(Step.PERSON, role_key, pid))
+        turn.say(turn.t("assign.choose_person", role=label), kb)
         return
     try:
-        target = await hand_over(turn.session, turn.scope, role_key, int(m.group(3) or 0), turn.now)
+        person_id = pressed.person_id or 0
+        target = await hand_over(turn.session, turn.scope, role_key, person_id, turn.now)
     except RosterError:
         turn.alert(turn.t("stale_button"))
         return
@@ -199,16 +196,16 @@ async def assign_button(turn: Turn, context: Context) -> None:
 @handler("admin")
 async def deactivate_command(turn: Turn, context: Context) -> None:
     people = await active_people(turn.session, turn.person.org_id, besides=turn.person.id)
-    turn.say(turn.t("deactivate.choose"), _people_buttons(people, "da:"))
+    turn.say(turn.t("deactivate.choose"), _people_buttons(people, Deactivate))
 
 
 @handler("admin")
 async def deactivate_button(turn: Turn, context: Context) -> None:
-    m = DEACT_RE.match(_data(turn))
+    pressed = turn.pressed(Deactivate)
+    if pressed is None:
+        return
     try:
-        if m is None:
-            raise RosterError("stale")
-        target = await deactivate_colleague(turn.session, turn.scope, int(m.group(1)), turn.now)
+        target = await deactivate_colleague(turn.session, turn.scope, pressed.person_id, turn.now)
     except RosterError as exc:
         turn.alert(turn.t("deactivate.self" if str(exc) == "self" else "stale_button"))
         return
@@ -226,19 +223,20 @@ async def linkgroup(turn: Turn, context: Context) -> None:
     if _chat_type(turn) not in GROUPS:
         turn.say(turn.t("linkgroup.group_only"))
         return
-    turn.say(turn.t("linkgroup.choose_role"), await _role_buttons(turn, "lg:"))
+    turn.say(turn.t("linkgroup.choose_role"), await _role_buttons(turn, LinkGroup))
 
 
 @handler("admin")
 async def linkgroup_button(turn: Turn, context: Context) -> None:
-    m = LINK_RE.match(_data(turn))
-    label = await _role_label(turn, m.group(1)) if m else None
+    pressed = turn.pressed(LinkGroup)
+    label = await _role_label(turn, pressed.role) if pressed else None
     chat = turn.update.effective_chat
-    if m is None or label is None or chat is None or chat.type not in GROUPS:
-        turn.alert(turn.t("stale_button"))
+    if pressed is None or label is None or chat is None or chat.type not in GROUPS:
+        if pressed is not None:
+            turn.alert(turn.t("stale_button"))
         return
     try:
-        await link_group(turn.session, turn.person.org_id, m.group(1), chat.id)
+        await link_group(turn.session, turn.person.org_id, pressed.role, chat.id)
     except GroupTaken:
         turn.alert(turn.t("linkgroup.taken"))
         return

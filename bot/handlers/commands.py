@@ -9,8 +9,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.domain import callbacks as cb
 from bot.handlers import admin, head, reports, staff, start
-from bot.handlers.common import Context, app_ctx, fmt_for
+from bot.handlers.common import Context, PTBHandler, app_ctx, fmt_for
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("linkgroup", admin.linkgroup))
     app.add_handler(CommandHandler("holidays", admin.holidays_command, filters=private))
 
-    app.add_handler(CallbackQueryHandler(staff.button, pattern=r"^(d|b|p|n|z|cc|cu|l):"))
-    app.add_handler(CallbackQueryHandler(staff.lang_button, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(staff.changed_button, pattern=r"^ch:"))
-    app.add_handler(CallbackQueryHandler(admin.invite_button, pattern=r"^inv:"))
-    app.add_handler(CallbackQueryHandler(admin.assign_button, pattern=r"^as:"))
-    app.add_handler(CallbackQueryHandler(admin.deactivate_button, pattern=r"^da:"))
-    app.add_handler(CallbackQueryHandler(admin.linkgroup_button, pattern=r"^lg:"))
+    buttons: list[tuple[type[cb.Callback], PTBHandler]] = [
+        (cb.StageCall, staff.button),
+        (cb.MyList, staff.my_list_button),
+        (cb.Language, staff.lang_button),
+        (cb.ReportChange, staff.changed_button),
+        (cb.Invite, admin.invite_button),
+        (cb.Assign, admin.assign_button),
+        (cb.Deactivate, admin.deactivate_button),
+        (cb.LinkGroup, admin.linkgroup_button),
+    ]
+    for kind, button in buttons:
+        app.add_handler(CallbackQueryHandler(button, pattern=cb.pattern(kind)))
     app.add_handler(CallbackQueryHandler(stale_button))
 
     app.add_handler(MessageHandler(filters.COMMAND & private, staff.unknown_command))

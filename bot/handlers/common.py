@@ -15,15 +15,16 @@ import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.domain.callbacks import BadCallback, Callback, decode
+from bot.domain.thai import digits
 from bot.render import Fmt, keyboard
-from bot.schedule.thai import digits
 from bot.services.access import Scope, is_admin
 from bot.services.chain import Outcome
 from bot.services.context import AppContext
@@ -35,6 +36,7 @@ from bot.store.models import Person
 from bot.textfit import ANSWER_LIMIT, CAPTION_LIMIT, fit, split_lines
 
 Context = ContextTypes.DEFAULT_TYPE
+Pressed = TypeVar("Pressed", bound=Callback)
 Markup = InlineKeyboardMarkup | ForceReply
 
 
@@ -195,6 +197,19 @@ class Turn:
             self.out.answer = (text, True)
         else:
             self.say(text)
+
+    def pressed(self, kind: type[Pressed]) -> Pressed | None:
+        """The pressed button's value if it is a ``kind``; otherwise ``None``, and the
+        presser learns the button is out of date (forged or stale data changes nothing)."""
+        query = self.update.callback_query
+        try:
+            value: Callback | None = decode(query.data if query else None)
+        except BadCallback:
+            value = None
+        if not isinstance(value, kind):
+            self.alert(self.t("stale_button"))
+            return None
+        return value
 
     def show(self, outcome: Outcome) -> None:
         """Render a service's outcome: a question waits for free text; refusals pop up."""

@@ -12,6 +12,11 @@ from datetime import timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.catalogue.schema import Catalogue
+from bot.domain import OccStatus, Stage, TaskLine
+from bot.domain.callbacks import Language, MyList, ReportChange, StageAct, StageCall, encode
+from bot.domain.enums import WITH_NOTE
+from bot.domain.fiscal import fiscal_year, fy_month_date
+from bot.domain.thai import format_month, normalise_digits
 from bot.handlers.common import (
     Context,
     Turn,
@@ -21,9 +26,7 @@ from bot.handlers.common import (
     when_text,
 )
 from bot.handlers.menus import refresh_menu
-from bot.render import Fmt, TaskLine, render_reminders
-from bot.schedule.fiscal import fiscal_year, fy_month_date
-from bot.schedule.thai import format_month, normalise_digits
+from bot.render import Fmt, render_reminders
 from bot.services.chain import URL_RE, Chain, Outcome, answer_prompt, clear_prompt, take_prompt
 from bot.services.org import catalogue_for
 from bot.services.views import (
@@ -50,7 +53,6 @@ def code_arg(text: str) -> str:
 
 
 DONE_WORDS = re.compile(r"^\s*(เสร็จ(?:แล้ว)?|เรียบร้อย(?:แล้ว)?|done|ok|ส่งแล้ว)\b", re.IGNORECASE)
-CALLBACK_RE = re.compile(r"^(d|b|p|n|z|cc|cu):([0-9]{1,18}):(prepare|collect|publish|confirm)$")
 MAX_LISTED = 20
 
 
@@ -87,8 +89,8 @@ async def lang(turn: Turn, context: Context) -> None:
     kb = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("ไทย", callback_data="lang:th"),
-                InlineKeyboardButton("English", callback_data="lang:en"),
+                InlineKeyboardButton("ไทย", callback_data=encode(Language("th"))),
+                InlineKeyboardButton("English", callback_data=encode(Language("en"))),
             ]
         ]
     )
@@ -97,12 +99,9 @@ async def lang(turn: Turn, context: Context) -> None:
 
 @handler()
 async def lang_button(turn: Turn, context: Context) -> None:
-    query = turn.update.callback_query
-    choice = (query.data or "").removeprefix("lang:") if query else ""
-    if choice in ("th", "en"):
-        _set_language(turn, context, choice)
-    else:
-        turn.alert(turn.t("stale_button"))
+    pressed = turn.pressed(Language)
+    if pressed is not None:
+        _set_language(turn, context, pressed.lang)
 
 
 @handler()
@@ -172,7 +171,7 @@ def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistor
     for occ in hist.occurrences:
         status = (
             fmt.t("status.open", stage=fmt.stage(occ.stage))
-            if occ.status == "open"
+            if occ.status == OccStatus.OPEN
             else fmt.t(f"status.{occ.status}")
         )
         lines += [
@@ -187,9 +186,7 @@ def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistor
         if occ.evidence_url:
             lines.append(fmt.t("item.url", url=occ.evidence_url))
         for ev in hist.events.get(occ.id, []):
-            note = (
-                f" — {ev.note}" if ev.note and ev.action in ("send_back", "not_applicable") else ""
-            )
+            note = f" — {ev.note}" if ev.note and ev.action in WITH_NOTE else ""
             if ev.evidence_url:
                 note = f" — {ev.evidence_url}"
             who = ev.actor.name if ev.actor is not None else fmt.t("act.system")
@@ -221,32 +218,33 @@ async def item(turn: Turn, context: Context) -> None:
 @handler()
 async def button(turn: Turn, context: Context) -> None:
     """Every chain button: the data only names a record; rights are checked in the service."""
-    query = turn.update.callback_query
-    data = (query.data or "") if query else ""
-    if data == "l:mine":
+    pressed = turn.pressed(StageCall)
+    if pressed is not None:
+        turn.show(await _press(Chain(turn.session, turn.ctx, turn.person, turn.now), pressed))
+
+
+@handler()
+async def my_list_button(turn: Turn, context: Context) -> None:
+    if turn.pressed(MyList) is not None:
         await _my_list(turn, everything=False)
-        return
-    m = CALLBACK_RE.match(data)
-    if not m:
-        turn.alert(turn.t("stale_button"))
-        return
-    action, occ_id, stage = m.group(1), int(m.group(2)), m.group(3)
-    chain = Chain(turn.session, turn.ctx, turn.person, turn.now)
-    if action == "d":
-        outcome = await chain.done(occ_id, stage)
-    elif action == "p" and stage == "publish":
-        outcome = await chain.done(occ_id, "publish")
-    elif action == "b" and stage == "collect":
-        outcome = await chain.send_back(occ_id, None)
-    elif action == "n":
-        outcome = await chain.not_applicable(occ_id, stage, None)
-    elif action == "z":
-        outcome = await chain.snooze(occ_id, stage)
-    elif action in ("cc", "cu") and stage == "confirm":
-        outcome = await chain.confirm(occ_id, updated=action == "cu")
-    else:
-        outcome = Outcome(False, "act.not_found")
-    turn.show(outcome)
+
+
+async def _press(chain: Chain, call: StageCall) -> Outcome:
+    """What a stage's button does (a button for another stage's action names no record)."""
+    act, occ_id, stage = call.act, call.occurrence_id, call.stage
+    if act is StageAct.DONE:
+        return await chain.done(occ_id, stage)
+    if act is StageAct.PUBLISH and stage is Stage.PUBLISH:
+        return await chain.done(occ_id, Stage.PUBLISH)
+    if act is StageAct.BACK and stage is Stage.COLLECT:
+        return await chain.send_back(occ_id, None)
+    if act is StageAct.NOT_APPLICABLE:
+        return await chain.not_applicable(occ_id, stage, None)
+    if act is StageAct.SNOOZE:
+        return await chain.snooze(occ_id, stage)
+    if act in (StageAct.CURRENT, StageAct.UPDATED) and stage is Stage.CONFIRM:
+        return await chain.confirm(occ_id, updated=act is StageAct.UPDATED)
+    return Outcome(False, "act.not_found")
 
 
 @handler()
@@ -365,7 +363,7 @@ async def changed(turn: Turn, context: Context) -> None:
         turn.say(turn.t("changed.none"))
         return
     rows = [
-        [InlineKeyboardButton(f"{code} {title}"[:60], callback_data=f"ch:{code}")]
+        [InlineKeyboardButton(f"{code} {title}"[:60], callback_data=encode(ReportChange(code)))]
         for code, title in items
     ]
     turn.say(
@@ -376,9 +374,7 @@ async def changed(turn: Turn, context: Context) -> None:
 
 @handler()
 async def changed_button(turn: Turn, context: Context) -> None:
-    query = turn.update.callback_query
-    code = (query.data or "").removeprefix("ch:") if query else ""
-    if not re.fullmatch(r"O[0-9]{1,2}", code):
-        turn.alert(turn.t("stale_button"))
-        return
-    turn.show(await Chain(turn.session, turn.ctx, turn.person, turn.now).open_change(code))
+    pressed = turn.pressed(ReportChange)
+    if pressed is not None:
+        chain = Chain(turn.session, turn.ctx, turn.person, turn.now)
+        turn.show(await chain.open_change(pressed.code))

@@ -20,9 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import Catalogue, DueDate, FrequencyKind
-from bot.schedule.fiscal import Period, fiscal_year, fy_month_date, parse_period
-from bot.schedule.thai import BEYearError, normalise_digits
+from bot.catalogue.schema import Catalogue
+from bot.domain import DueDate, FrequencyKind, OccStatus
+from bot.domain.enums import QUIET
+from bot.domain.fiscal import Period, fiscal_year, fy_month_date, parse_period
+from bot.domain.thai import BEYearError, normalise_digits
 from bot.services.audience import Recipient, head_audience
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id, catalogue_for, current_catalogue
@@ -32,7 +34,6 @@ from bot.store import repo
 from bot.store.models import (
     CatalogueVersion,
     DigestLog,
-    OccStatus,
     Occurrence,
     Organisation,
     OrgRole,
@@ -47,7 +48,7 @@ HALF = "half"
 ANNUAL = "annual"
 
 # stage events that are not news for the head
-QUIET_ACTIONS = ("snooze", "rescheduled")
+
 NO_ROLE = "-"
 
 
@@ -340,7 +341,7 @@ async def changes_between(
             StageEvent.org_id == org_id,
             StageEvent.at > since,
             StageEvent.at <= until,
-            StageEvent.action.notin_(QUIET_ACTIONS),
+            StageEvent.action.notin_(QUIET),
         )
         .order_by(StageEvent.at, StageEvent.id)
     )

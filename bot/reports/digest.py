@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from bot.domain.thai import digits
 from bot.render import Fmt
 from bot.reports.data import DigestData, ReadyState
-from bot.schedule.thai import digits
 
 MAX_MESSAGE = 4096
 MAX_LINES = 10  # per list

@@ -39,6 +39,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.domain.fiscal import (
+    Period,
+    fiscal_year,
+    half_period,
+    quarter_of,
+    quarter_period,
+    year_period,
+)
 from bot.render import Fmt
 from bot.reports.data import (
     ANNUAL,
@@ -52,14 +60,6 @@ from bot.reports.data import (
     digest_data,
     parse_report_period,
     report_data,
-)
-from bot.schedule.fiscal import (
-    Period,
-    fiscal_year,
-    half_period,
-    quarter_of,
-    quarter_period,
-    year_period,
 )
 from bot.schedule.reminders import is_working_time
 from bot.schedule.workdays import WorkCalendar

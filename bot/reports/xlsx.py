@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
 from bot.render import Fmt
 from bot.reports.data import ActivityRow, ReportData, ReportRow, Result, Tally
 from bot.reports.summary import TOTAL_LABELS, report_title, result_text
-from bot.schedule.thai import MONTH_ABBR, MONTH_EN, be_year
 
 FONT_NAME = "TH SarabunPSK"  # the Thai government's standard document font
 FONT_SIZE = 14

@@ -10,7 +10,8 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.catalogue.schema import DueDate, Rule
+from bot.catalogue.schema import Rule
+from bot.domain import DueDate
 
 
 class SchedulePolicy(BaseModel):

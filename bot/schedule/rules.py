@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from enum import StrEnum
 
-from bot.catalogue.schema import Activity, Catalogue, DueDate, FrequencyKind, Item, Stage
-from bot.schedule.fiscal import (
+from bot.catalogue.schema import Activity, Catalogue, Item
+from bot.domain import DueDate, FrequencyKind, Kind, Stage
+from bot.domain.fiscal import (
     Period,
     add_months,
     fiscal_months,
@@ -42,13 +42,6 @@ from bot.schedule.fiscal import (
 )
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.workdays import WorkCalendar
-
-
-class Kind(StrEnum):
-    PERIODIC = "periodic"  # a regular report: prepare → collect → publish
-    CONFIRM = "confirm"  # quarterly "still current?" for an on-change item
-    CHANGE = "change"  # opened by a reported change of an on-change item
-    ACTIVITY = "activity"  # a measure's one-off activity
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.catalogue.schema import Catalogue, Measure
-from bot.schedule.fiscal import fiscal_year
+from bot.domain.fiscal import fiscal_year
 from bot.services.context import AppContext
 from bot.services.materialise import MaterialiseStats, materialise
 from bot.services.org import OrgError, adopt_edition, get_org

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import OccStatus
 from bot.store.db import insert_ignoring_conflicts
-from bot.store.models import OccStatus, Occurrence
+from bot.store.models import Occurrence
 
 OCCURRENCE = Occurrence.__table__
 # the unique key: an office's item (of one catalogue version) in one period

@@ -18,10 +18,20 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import FrequencyKind
-from bot.render import Fmt, TaskLine, keyboard
+from bot.domain import (
+    CHAIN,
+    COMPLETING,
+    FINISHED,
+    Action,
+    FrequencyKind,
+    Kind,
+    OccStatus,
+    Stage,
+    TaskLine,
+)
+from bot.render import Fmt, keyboard
 from bot.schedule.reminders import next_slot, next_working_time, slot_instant
-from bot.schedule.rules import Kind, plan_change
+from bot.schedule.rules import plan_change
 from bot.schedule.workdays import WorkCalendar
 from bot.services.access import Scope
 from bot.services.calendars import OfficeCalendar, office_calendar
@@ -31,19 +41,9 @@ from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
 from bot.services.reminders import person_fmt
 from bot.store import repo
-from bot.store.models import OccStatus, Occurrence, PendingPrompt, Person, Role, StageEvent
+from bot.store.models import Occurrence, PendingPrompt, Person, Role, StageEvent
 from bot.textfit import clip
 
-CHAIN = ("prepare", "collect", "publish")
-COMPLETING = (
-    "done",
-    "approve",
-    "publish",
-    "not_applicable",
-    "confirm_current",
-    "confirm_updated",
-    "send_back",
-)
 PROMPT_TTL_HOURS = 24
 # what people type is capped as it comes in (and they are told): a reason or note is at
 # most MAX_NOTE_LENGTH characters, an evidence URL at most evidence.MAX_URL_LENGTH
@@ -75,7 +75,7 @@ async def title_of(session: AsyncSession, ctx: AppContext, occ: Occurrence) -> s
     return cat.title_of(occ.code) if cat else occ.code
 
 
-def next_stage(occ: Occurrence, stage: str) -> str | None:
+def next_stage(occ: Occurrence, stage: str) -> Stage | None:
     if stage not in CHAIN:
         return None
     for s in CHAIN[CHAIN.index(stage) + 1 :]:
@@ -161,7 +161,7 @@ class Chain:
         occ = await self.scope.occurrence(self.s, occ_id)
         if occ is None:  # no such record, or another office's: nothing to say about it
             return None, Outcome(False, "act.not_found")
-        if stage not in (*CHAIN, "confirm") or occ.role_for(stage) is None:
+        if stage not in (*CHAIN, Stage.CONFIRM) or occ.role_for(stage) is None:
             return None, Outcome(False, "act.not_found")
         if not await self.may_act(occ, stage):
             return None, await self._forbidden(occ, stage)
@@ -203,7 +203,7 @@ class Chain:
         }
         if to is None:
             values.update(
-                stage="done",
+                stage=FINISHED,
                 status=final.value,
                 current_role=None,
                 current_due=None,
@@ -245,7 +245,7 @@ class Chain:
                 action=action,
                 stage=from_stage,
                 from_stage=from_stage,
-                to_stage=to or "done",
+                to_stage=to or FINISHED,
                 note=note,
                 evidence_url=url,
             )
@@ -266,20 +266,22 @@ class Chain:
         if err:
             return err
         assert occ is not None
-        if stage == "confirm":
+        if stage == Stage.CONFIRM:
             return await self.confirm(occ_id, updated=False)
-        if stage == "publish":
+        if stage == Stage.PUBLISH:
             if url is None:
                 return await self._ask(
                     occ, "url", "ask.url", {"code": occ.code, "code_lower": occ.code.lower()}
                 )
             return await self.publish(occ_id, url)
         to = next_stage(occ, stage)
-        action = "approve" if stage == "collect" else "done"
+        action = Action.APPROVE if stage == Stage.COLLECT else Action.DONE
         if not await self._move(occ, to, action):
             return await self._lost_race(occ_id, stage)
-        await self._notify_next(occ, to, "notify.collect" if to == "collect" else "notify.publish")
-        key = {None: "act.done", "collect": "act.prepared", "publish": "act.approved"}[to]
+        await self._notify_next(
+            occ, to, "notify.collect" if to == Stage.COLLECT else "notify.publish"
+        )
+        key = {None: "act.done", Stage.COLLECT: "act.prepared", Stage.PUBLISH: "act.approved"}[to]
         return Outcome(
             True,
             key,
@@ -289,7 +291,7 @@ class Chain:
         )
 
     async def publish(self, occ_id: int, url_text: str) -> Outcome:
-        occ, err = await self.load(occ_id, "publish")
+        occ, err = await self.load(occ_id, Stage.PUBLISH)
         if err:
             return err
         assert occ is not None
@@ -302,12 +304,12 @@ class Chain:
             }
             return await self._ask(occ, "url", "ask.bad_url", params, ok=False)
         url = check.url
-        if not await self._move(occ, None, "publish", url=url):
-            return await self._lost_race(occ_id, "publish")
+        if not await self._move(occ, None, Action.PUBLISH, url=url):
+            return await self._lost_race(occ_id, Stage.PUBLISH)
         return Outcome(True, "act.published", {"code": occ.code, "url": url}, occ)
 
     async def send_back(self, occ_id: int, reason: str | None) -> Outcome:
-        occ, err = await self.load(occ_id, "collect")
+        occ, err = await self.load(occ_id, Stage.COLLECT)
         if err:
             return err
         assert occ is not None
@@ -316,9 +318,9 @@ class Chain:
             return await self._ask(occ, "reason_back", key, {"code": occ.code})
         if len(reason.strip()) > MAX_NOTE_LENGTH:
             return await self._too_long(occ, "reason_back", reason)
-        if not await self._move(occ, "prepare", "send_back", note=reason.strip()):
-            return await self._lost_race(occ_id, "collect")
-        await self._notify_next(occ, "prepare", "notify.sent_back", reason=reason.strip())
+        if not await self._move(occ, Stage.PREPARE, Action.SEND_BACK, note=reason.strip()):
+            return await self._lost_race(occ_id, Stage.COLLECT)
+        await self._notify_next(occ, Stage.PREPARE, "notify.sent_back", reason=reason.strip())
         return Outcome(
             True,
             "act.sent_back",
@@ -337,19 +339,19 @@ class Chain:
         if len(reason.strip()) > MAX_NOTE_LENGTH:
             return await self._too_long(occ, "reason_na", reason)
         if not await self._move(
-            occ, None, "not_applicable", final=OccStatus.NOT_APPLICABLE, note=reason.strip()
+            occ, None, Action.NOT_APPLICABLE, final=OccStatus.NOT_APPLICABLE, note=reason.strip()
         ):
             return await self._lost_race(occ_id, stage)
         return Outcome(True, "act.na", {"code": occ.code, "reason": reason.strip()}, occ)
 
     async def confirm(self, occ_id: int, *, updated: bool) -> Outcome:
-        occ, err = await self.load(occ_id, "confirm")
+        occ, err = await self.load(occ_id, Stage.CONFIRM)
         if err:
             return err
         assert occ is not None
-        action = "confirm_updated" if updated else "confirm_current"
+        action = Action.CONFIRM_UPDATED if updated else Action.CONFIRM_CURRENT
         if not await self._move(occ, None, action):
-            return await self._lost_race(occ_id, "confirm")
+            return await self._lost_race(occ_id, Stage.CONFIRM)
         if not updated:
             return Outcome(True, "act.confirmed", {"code": occ.code}, occ)
         change = await self.open_change(occ.code, occ.org_id, notify=False)
@@ -386,7 +388,7 @@ class Chain:
                 occurrence_id=occ.id,
                 at=self.now,
                 actor_id=self.actor.id,
-                action="snooze",
+                action=Action.SNOOZE,
                 stage=stage,
                 note=when.isoformat(),
             )
@@ -401,7 +403,7 @@ class Chain:
         if not self.scope.sees(org_id):
             return Outcome(False, "act.not_found")
         today = self.now.astimezone(self.ctx.tz).date()
-        from bot.schedule.fiscal import fiscal_year
+        from bot.domain.fiscal import fiscal_year
 
         adopted = await repo.adopted_catalogue(self.s, org_id, fiscal_year(today))
         cat = self.ctx.catalogue_from_text(adopted.sha256, adopted.content) if adopted else None
@@ -418,7 +420,7 @@ class Chain:
                 "act.forbidden",
                 {
                     "code": item.code,
-                    "stage": "prepare",
+                    "stage": Stage.PREPARE,
                     "role": await role_name(self.s, item.prepare),
                     "holders": ", ".join(p.name for p in holders) or "-",
                 },
@@ -483,7 +485,7 @@ class Chain:
                 occurrence_id=occ.id,
                 at=self.now,
                 actor_id=self.actor.id,
-                action="report_change",
+                action=Action.REPORT_CHANGE,
                 stage=None,
                 to_stage=first.stage.value,
             )

@@ -12,7 +12,7 @@ from bot.catalogue.loader import load_catalogue, parse_catalogue
 from bot.catalogue.schema import Catalogue
 from bot.clock import Clock
 from bot.config import Settings
-from bot.schedule.fiscal import fy_end, fy_start
+from bot.domain.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
 from bot.store.db import Database
@@ -56,7 +56,7 @@ class AppContext:
         """The government working-day calendar covering ``fy`` (or today's surroundings) and
         its neighbours, with an office's own ``changes`` (see bot.services.holidays)."""
         if fy is None:
-            from bot.schedule.fiscal import fiscal_year
+            from bot.domain.fiscal import fiscal_year
 
             fy = fiscal_year(self.today())
         base = self._calendars.get(fy)

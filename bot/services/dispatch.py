@@ -35,9 +35,10 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.unreachable import tell_head
-from bot.store.models import OrgRole, Outbox, OutboxFile, OutboxStatus
+from bot.store.models import OrgRole, Outbox, OutboxFile
 from bot.telegram.ratelimit import retry_after_seconds
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import func, select, text
 from telegram import User
 
+from bot.domain import OutboxStatus
 from bot.services.jobruns import reason
 from bot.store.db import Database
-from bot.store.models import JobRun, Outbox, OutboxStatus
+from bot.store.models import JobRun, Outbox
 
 STUCK_AFTER = timedelta(minutes=30)
 MIN_GRACE, MAX_GRACE = timedelta(minutes=1), timedelta(hours=1)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.schedule.fiscal import fiscal_year
+from bot.domain.fiscal import fiscal_year
 from bot.schedule.workdays import NO_CHANGES, DayChanges
 from bot.services.bulkinsert import collect_rows, insert_batch
 from bot.services.calendars import changes_by_office

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.loader import dump_catalogue
 from bot.catalogue.schema import Catalogue, Measure
-from bot.schedule.fiscal import fiscal_year
+from bot.domain.fiscal import fiscal_year
 from bot.services.context import AppContext
 from bot.shipped import data_file
 from bot.store import repo
@@ -271,8 +271,9 @@ async def include_before_tracking(
     """The admin's choice: track what fell due before tracking began (it becomes overdue work)."""
     from sqlalchemy import update
 
+    from bot.domain import OccStatus
     from bot.schedule.reminders import next_slot
-    from bot.store.models import OccStatus, Occurrence
+    from bot.store.models import Occurrence
 
     org.include_before_tracking = True
     rows = list(

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import OutboxPriority, OutboxStatus
 from bot.store.db import insert_ignoring_conflicts, mark_outbox_queued
-from bot.store.models import Outbox, OutboxFile, OutboxPriority, OutboxStatus
+from bot.store.models import Outbox, OutboxFile
 from bot.textfit import CAPTION_LIMIT, fit
 
 #: Kinds caused by a person's action, wanted at once: review requests, send back, approved →

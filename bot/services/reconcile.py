@@ -26,15 +26,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import Catalogue, Stage
+from bot.catalogue.schema import Catalogue
+from bot.domain import Kind, OccStatus, Stage
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.reminders import next_reminder_time, next_slot, slot_instant
-from bot.schedule.rules import Kind, PlannedOccurrence, plan_change
+from bot.schedule.rules import PlannedOccurrence, plan_change
 from bot.schedule.workdays import WorkCalendar
 from bot.services.context import AppContext
 from bot.services.storedrows import CHAIN, OCCURRENCE, OccRow, Stored
 from bot.services.yearplan import VersionRef, YearPlan, stage_columns
-from bot.store.models import OccStatus, StageEvent
+from bot.store.models import StageEvent
 
 UNTOUCHED = (OccStatus.OPEN.value, OccStatus.BEFORE_TRACKING.value)
 STAGE_EVENT = cast(Table, StageEvent.__table__)

@@ -19,8 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
-from bot.render import Fmt, Part, TaskLine, render_reminders
-from bot.schedule.fiscal import fiscal_year
+from bot.domain import OccStatus, TaskLine
+from bot.domain.fiscal import fiscal_year
+from bot.render import Fmt, Part, render_reminders
 from bot.schedule.reminders import is_civil_hour, next_slot
 from bot.services.audience import Recipient, head_audience
 from bot.services.calendars import OfficeCalendar, office_calendar
@@ -28,7 +29,7 @@ from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
 from bot.store import repo
-from bot.store.models import OccStatus, Occurrence, Organisation, Person, Role
+from bot.store.models import Occurrence, Organisation, Person, Role
 from bot.textfit import split_lines
 
 

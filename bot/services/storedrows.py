@@ -19,10 +19,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import NullType
 
-from bot.catalogue.schema import Stage
+from bot.domain import OccStatus, Stage
 from bot.schedule.workdays import DayChanges
 from bot.services.yearplan import YearPlan
-from bot.store.models import CatalogueVersion, OccStatus, Occurrence
+from bot.store.models import CatalogueVersion, Occurrence
 
 OCCURRENCE = cast(Table, Occurrence.__table__)
 CHUNK = 500  # offices in one IN (…) list

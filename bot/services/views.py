@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
-from bot.render import TaskLine
+from bot.domain import Action, OccStatus, TaskLine
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id, catalogue_for
 from bot.store import repo
-from bot.store.models import CatalogueVersion, OccStatus, Occurrence, Person, StageEvent
+from bot.store.models import CatalogueVersion, Occurrence, Person, StageEvent
 
 TASK_HORIZON_DAYS = 30
 
@@ -206,7 +206,7 @@ async def summarise(
             select(StageEvent.occurrence_id)
             .where(
                 StageEvent.org_id == org_id,
-                StageEvent.action.notin_(("rescheduled", "snooze", "withdrawn")),
+                StageEvent.action.notin_((Action.RESCHEDULED, Action.SNOOZE, Action.WITHDRAWN)),
             )
             .distinct()
         )
@@ -273,8 +273,8 @@ async def changeable_items(
     session: AsyncSession, ctx: AppContext, person: Person, now: datetime, *, admin: bool
 ) -> list[tuple[str, str]]:
     """On-change items in whose chain ``person`` has a role (every one, for an admin)."""
-    from bot.catalogue.schema import FrequencyKind
-    from bot.schedule.fiscal import fiscal_year
+    from bot.domain import FrequencyKind
+    from bot.domain.fiscal import fiscal_year
 
     cat = await catalogue_for(
         session, ctx, person.org_id, fiscal_year(now.astimezone(ctx.tz).date())

@@ -11,14 +11,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import Catalogue, Stage
+from bot.catalogue.schema import Catalogue
+from bot.domain import OccStatus, Stage
 from bot.schedule.reminders import next_slot
 from bot.schedule.rules import PlannedOccurrence, plan_fiscal_year
 from bot.schedule.workdays import NO_CHANGES, DayChanges, WorkCalendar
 from bot.services.bulkinsert import BulkInsert
 from bot.services.context import AppContext
 from bot.services.org import adopt, compose, configured_catalogue, office_measures, store_version
-from bot.store.models import CatalogueVersion, OccStatus
+from bot.store.models import CatalogueVersion
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ must remember lives only in memory.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -28,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain import OccStatus, OutboxPriority, OutboxStatus, Stage
 
 # BIGINT ids, but SQLite only autoincrements an INTEGER PRIMARY KEY
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -69,29 +70,6 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
-
-
-class OccStatus(StrEnum):
-    OPEN = "open"
-    DONE = "done"
-    NOT_APPLICABLE = "not_applicable"
-    BEFORE_TRACKING = "before_tracking"
-    CANCELLED = "cancelled"
-
-
-class OutboxPriority(IntEnum):
-    """Which rows the dispatcher claims first: what a person's action caused, then the rest."""
-
-    INTERACTIVE = 0  # a colleague's press, an accepted invite: wanted at once
-    BULK = 1  # reminders, escalations, digests, reports: at the full rate, after those
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class Organisation(Base):
@@ -259,20 +237,22 @@ class Occurrence(Base):
     updated_at: Mapped[datetime]
 
     def role_for(self, stage: str) -> str | None:
-        return {
-            "prepare": self.prepare_role,
-            "collect": self.collect_role,
-            "publish": self.publish_role,
-            "confirm": self.prepare_role,
-        }.get(stage)
+        roles: dict[str, str | None] = {
+            Stage.PREPARE: self.prepare_role,
+            Stage.COLLECT: self.collect_role,
+            Stage.PUBLISH: self.publish_role,
+            Stage.CONFIRM: self.prepare_role,
+        }
+        return roles.get(stage)
 
     def due_for(self, stage: str) -> date | None:
-        return {
-            "prepare": self.prepare_due,
-            "collect": self.collect_due,
-            "publish": self.publish_due,
-            "confirm": self.due_date,
-        }.get(stage)
+        dues: dict[str, date | None] = {
+            Stage.PREPARE: self.prepare_due,
+            Stage.COLLECT: self.collect_due,
+            Stage.PUBLISH: self.publish_due,
+            Stage.CONFIRM: self.due_date,
+        }
+        return dues.get(stage)
 
     @property
     def is_open(self) -> bool:

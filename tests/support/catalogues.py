@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from bot.catalogue.schema import (
-    Activity,
-    Catalogue,
-    Frequency,
-    FrequencyKind,
-    Item,
-    Measure,
-    MonthRef,
-    Role,
-    Rule,
-)
+from bot.catalogue.schema import Activity, Catalogue, Frequency, Item, Measure, MonthRef, Role, Rule
+from bot.domain import FrequencyKind
 
 ROLES = (
     Role(key="preparer", name="ผู้จัดทำ", short="จัดทำ"),

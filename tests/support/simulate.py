@@ -23,8 +23,9 @@ from telegram.ext import Application, Job
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.domain import OutboxStatus
 from bot.store.db import Database
-from bot.store.models import Outbox, OutboxStatus
+from bot.store.models import Outbox
 
 App = Application[Any, Any, Any, Any, Any, Any]
 

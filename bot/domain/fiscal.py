@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.schedule.thai import be_year, ce_year, check_be_year
+from bot.domain.thai import be_year, ce_year, check_be_year
 
 
 def fiscal_year(d: date) -> int:

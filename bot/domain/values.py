@@ -1,0 +1,39 @@
+"""The domain's small value types: a fiscal-year-relative day, and one open stage as a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DueDate(BaseModel):
+    """A day given relative to a fiscal year: calendar ``month``/``day`` in FY + ``fy_offset``.
+
+    ``{month: 10, day: 31, fy_offset: 1}`` is 31 October after the fiscal year ends.
+    A day past the month's end means its last day.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+    fy_offset: int = Field(default=0, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One open stage of one occurrence, as a person's list shows it."""
+
+    occurrence_id: int
+    code: str
+    title: str
+    stage: str
+    due: date
+    kind: str
+    period: str = ""
+    moved_from: date | None = None  # the deadline before a re-plan moved it
+
+    def days_left(self, today: date) -> int:
+        return (self.due - today).days
