@@ -13,7 +13,7 @@ from bot.catalogue.schema import Catalogue
 from bot.domain import Stage
 from bot.domain.fiscal import fy_end, fy_start
 from bot.domain.thai import digits, format_date
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.rules import PlannedOccurrence, plan_fiscal_year
 from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar

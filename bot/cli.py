@@ -175,12 +175,12 @@ def _default_office_changes(settings: Settings, clock: Clock) -> DayChanges:
 
 
 def _holiday_change(args: argparse.Namespace, settings: Settings, clock: Clock, add: bool) -> int:
-    from bot.render import Fmt
+    from bot.fmt import Fmt
     from bot.services.holidays import HolidayError, add_day_off, change_text, remove_day_off
     from bot.services.org import get_org
 
     async def go(ctx: AppContext) -> int:
-        fmt = Fmt(lang=settings.default_language, thai_digits=settings.thai_digits)
+        fmt = Fmt.of(settings)
         try:
             async with ctx.db.transaction() as s:
                 org = await get_org(s)
@@ -206,7 +206,7 @@ def cmd_holidays_remove(args: argparse.Namespace, settings: Settings, clock: Clo
 
 
 def cmd_holidays_list(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from bot.render import Fmt
+    from bot.fmt import Fmt
     from bot.services.holidays import list_days_off, list_text
     from bot.services.org import get_org
 
@@ -216,7 +216,7 @@ def cmd_holidays_list(args: argparse.Namespace, settings: Settings, clock: Clock
             org = await get_org(s)
             days = await list_days_off(s, ctx, org, fy)
             name = org.name
-        fmt = Fmt(lang=settings.default_language, thai_digits=settings.thai_digits)
+        fmt = Fmt.of(settings)
         _out(list_text(fmt, name, days) + "\n")
         return 0
 

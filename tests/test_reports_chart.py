@@ -12,10 +12,9 @@ import fontpkg_sarabun
 import pytest
 from matplotlib.text import Text
 
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.reports import chart
 from bot.reports.data import digest_data, parse_report_period, report_data
-from bot.reports.service import fmt_for_lang
 from bot.store.db import Database
 from tests.test_reports_history import History, bkk
 
@@ -72,7 +71,7 @@ async def test_the_digest_chart_is_all_sarabun_with_no_missing_glyph(
     await h.play_until(bkk(2027, 1, 5, 10))
     async with sqlite_db.transaction() as s:
         data = await digest_data(s, h.world.ctx, h.world.org.id, h.world.clock.now())
-    fmt = fmt_for_lang(h.world.ctx, "th")
+    fmt = Fmt.of(h.world.ctx.settings, "th")
     png, fonts, texts, problems = render_checked(lambda: chart.digest_figure(fmt, data), caplog)
     assert problems == []
     assert fonts == {"Sarabun"}
@@ -92,7 +91,7 @@ async def test_the_report_chart_is_all_sarabun_with_no_missing_glyph(
             s, h.world.ctx, h.world.org.id, parse_report_period("2570Q1"), h.world.clock.now()
         )
     for lang in ("th", "en"):
-        fmt = fmt_for_lang(h.world.ctx, lang)
+        fmt = Fmt.of(h.world.ctx.settings, lang)
 
         def build(fmt: Fmt = fmt) -> Any:
             return chart.report_figure(fmt, data)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.fmt import Fmt
 from bot.reports import run_due_reports
 from bot.reports.data import digest_data
 from bot.reports.digest import MAX_MESSAGE, render_digest
-from bot.reports.service import fmt_for_lang
 from bot.store.db import Database
 from bot.store.models import DigestLog, Outbox, OutboxFile
 from tests.test_reports_history import History, bkk
@@ -119,11 +119,11 @@ async def test_long_lists_are_cut_to_fit_a_phone(db: Database) -> None:
     await h.play_until(bkk(2027, 1, 5, 10))  # 36 stages overdue by now
     async with db.transaction() as s:
         data = await digest_data(s, h.world.ctx, h.world.org.id, h.world.clock.now())
-    text = render_digest(fmt_for_lang(h.world.ctx, "th"), data)
+    text = render_digest(Fmt.of(h.world.ctx.settings, "th"), data)
     assert len(text) <= MAX_MESSAGE
     assert "⚠️ เลยกำหนด (๓๖):" in text and "…และอีก ๒๖ รายการ" in text
     # with Arabic digits and in English
-    en = render_digest(fmt_for_lang(h.world.ctx, "en"), data)
+    en = render_digest(Fmt.of(h.world.ctx.settings, "en"), data)
     assert "⚠️ Overdue (36):" in en and "…and 26 more" in en
     assert "ITA readiness: 4/43 items published (9%)" in en
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from bot.domain import Stage, TaskLine
 from bot.domain.callbacks import StageAct, StageCall, encode
-from bot.render import MAX_BUTTON_ITEMS, Fmt, render_reminders
+from bot.fmt import Fmt
+from bot.services.tasklist import MAX_BUTTON_ITEMS, render_reminders
 from bot.textfit import ELLIPSIS, TEXT_LIMIT, fit, split_lines, utf16_len
 
 

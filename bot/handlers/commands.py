@@ -10,8 +10,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.domain import callbacks as cb
+from bot.fmt import Fmt
 from bot.handlers import admin, head, reports, staff, start
-from bot.handlers.common import Context, PTBHandler, app_ctx, fmt_for
+from bot.handlers.common import Context, PTBHandler, app_ctx
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ async def stale_button(update: Update, context: Context) -> None:
     """A forged or outdated button: say so, change nothing."""
     ctx = app_ctx(context)
     if update.callback_query is not None:
-        await update.callback_query.answer(fmt_for(ctx, None).t("stale_button"), show_alert=True)
+        await update.callback_query.answer(Fmt.of(ctx.settings).t("stale_button"), show_alert=True)
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -77,7 +78,7 @@ async def on_error(update: object, context: Context) -> None:
         ctx = app_ctx(context)
         try:
             await context.bot.send_message(
-                update.effective_chat.id, fmt_for(ctx, None).t("error.generic")
+                update.effective_chat.id, Fmt.of(ctx.settings).t("error.generic")
             )
         except TelegramError:
             log.warning("could not tell the user about the error")

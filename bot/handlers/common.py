@@ -24,13 +24,14 @@ from telegram.ext import ContextTypes
 
 from bot.domain.callbacks import BadCallback, Callback, decode
 from bot.domain.thai import digits
-from bot.render import Fmt, keyboard
+from bot.fmt import Fmt
 from bot.services.access import Scope, is_admin
 from bot.services.chain import Outcome
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
 from bot.services.outbox import Attachment
 from bot.services.reminders import head_keys
+from bot.services.tasklist import keyboard
 from bot.store import repo
 from bot.store.models import Person
 from bot.textfit import ANSWER_LIMIT, CAPTION_LIMIT, fit, split_lines
@@ -52,12 +53,6 @@ def tg_user(update: Update) -> TelegramUser | None:
     return TelegramUser(
         id=u.id, name=u.full_name or str(u.id), language=u.language_code, chat_id=chat.id
     )
-
-
-def fmt_for(ctx: AppContext, person: Person | None) -> Fmt:
-    """The person's language; Thai (the configured default) for everyone else."""
-    lang = person.language if person is not None else ctx.settings.default_language
-    return Fmt(lang=lang, thai_digits=ctx.settings.thai_digits)
 
 
 async def current_person(session: AsyncSession, ctx: AppContext, update: Update) -> Person | None:
@@ -242,7 +237,7 @@ PTBHandler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 def not_registered_text(ctx: AppContext, update: Update) -> str:
     user = tg_user(update)
-    return fmt_for(ctx, None).t("not_registered", tg_id=user.id if user else "?")
+    return Fmt.of(ctx.settings).t("not_registered", tg_id=user.id if user else "?")
 
 
 def refuse_stranger(ctx: AppContext, update: Update, out: Outgoing) -> None:
@@ -253,7 +248,7 @@ def refuse_stranger(ctx: AppContext, update: Update, out: Outgoing) -> None:
     if chat is not None and chat.type == ChatType.PRIVATE:
         out.messages.append((not_registered_text(ctx, update), None))
     elif update.callback_query is not None:
-        out.answer = (fmt_for(ctx, None).t("not_registered_short"), True)
+        out.answer = (Fmt.of(ctx.settings).t("not_registered_short"), True)
 
 
 def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
@@ -269,7 +264,15 @@ def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
                 if person is None:
                     refuse_stranger(ctx, update, out)
                 else:
-                    turn = Turn(update, ctx, s, person, fmt_for(ctx, person), ctx.clock.now(), out)
+                    turn = Turn(
+                        update,
+                        ctx,
+                        s,
+                        person,
+                        Fmt.of(ctx.settings, person.language),
+                        ctx.clock.now(),
+                        out,
+                    )
                     if need == "admin" and not turn.is_admin:
                         turn.alert(turn.t("admin_only"))
                     elif need == "head" and not await is_head(s, ctx, person):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.fiscal import fiscal_year
+from bot.fmt import Fmt
 from bot.handlers.common import Context, Turn, handler
-from bot.render import Fmt
 from bot.services.org import current_catalogue
 from bot.services.views import Summary, summarise
 from bot.textfit import clip

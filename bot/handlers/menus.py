@@ -7,7 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.services.access import is_admin
 from bot.services.context import AppContext
 from bot.services.reminders import head_keys

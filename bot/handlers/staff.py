@@ -17,6 +17,7 @@ from bot.domain.callbacks import Language, MyList, ReportChange, StageAct, Stage
 from bot.domain.enums import WITH_NOTE
 from bot.domain.fiscal import fiscal_year, fy_month_date
 from bot.domain.thai import format_month, normalise_digits
+from bot.fmt import Fmt
 from bot.handlers.common import (
     Context,
     Turn,
@@ -26,9 +27,9 @@ from bot.handlers.common import (
     when_text,
 )
 from bot.handlers.menus import refresh_menu
-from bot.render import Fmt, render_reminders
 from bot.services.chain import URL_RE, Chain, Outcome, answer_prompt, clear_prompt, take_prompt
 from bot.services.org import catalogue_for
+from bot.services.tasklist import render_reminders
 from bot.services.views import (
     TASK_HORIZON_DAYS,
     ItemHistory,

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.handlers.common import Context, Outgoing, app_ctx, fmt_for, tg_user
+from bot.fmt import Fmt
+from bot.handlers.common import Context, Outgoing, app_ctx, tg_user
 from bot.handlers.menus import refresh_menu
 from bot.services import onboarding
 from bot.services.access import is_admin
@@ -29,7 +30,7 @@ async def start(update: Update, context: Context) -> None:
     if user is None or chat is None:
         return
     out = Outgoing()
-    anyone = fmt_for(ctx, None)
+    anyone = Fmt.of(ctx.settings)
     if chat.type != ChatType.PRIVATE:
         out.messages.append((anyone.t("private_only"), None))
         await out.send(update)
@@ -54,7 +55,7 @@ async def start(update: Update, context: Context) -> None:
             await onboarding.seen(s, person, chat.id, now)
             if not person.active:
                 if not out.messages:
-                    out.messages.append((fmt_for(ctx, person).t("inactive"), None))
+                    out.messages.append((Fmt.of(ctx.settings, person.language).t("inactive"), None))
             elif not out.messages:
                 welcome_id = person.id
                 out.messages.append((await _welcome(ctx, s, person, now), None))
@@ -76,13 +77,13 @@ def _refusal(ctx: AppContext, reg: onboarding.Registration, tg_id: int) -> str:
     """Why ``/start CODE`` did not register anyone; strangers also learn how to get in."""
     key = REFUSALS.get(reg.reason, "start.bad_code")
     if reg.person is not None:
-        return fmt_for(ctx, reg.person).t(key)
-    anyone = fmt_for(ctx, None)
+        return Fmt.of(ctx.settings, reg.person.language).t(key)
+    anyone = Fmt.of(ctx.settings)
     return anyone.t(key) + "\n\n" + anyone.t("start.no_access", tg_id=tg_id)
 
 
 async def _welcome(ctx: AppContext, s: AsyncSession, person: Person, now: datetime) -> str:
-    fmt = fmt_for(ctx, person)
+    fmt = Fmt.of(ctx.settings, person.language)
     roles, lines = await my_tasks(s, ctx, person, now, everything=False)
     if not roles and is_admin(ctx, person):
         org = await get_org(s, person.org_id)

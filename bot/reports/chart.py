@@ -19,7 +19,7 @@ from typing import Any
 
 import fontpkg_sarabun
 
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.reports.data import NO_ROLE, DigestData, ReportData, Result
 
 FONT_FAMILY: str = fontpkg_sarabun.FAMILY

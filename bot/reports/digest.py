@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import datetime
 
 from bot.domain.thai import digits
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.reports.data import DigestData, ReadyState
 
 MAX_MESSAGE = 4096

@@ -47,7 +47,7 @@ from bot.domain.fiscal import (
     quarter_period,
     year_period,
 )
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.reports.data import (
     ANNUAL,
     HALF,
@@ -170,10 +170,6 @@ class Outgoing:
     files: list[Attachment] = field(default_factory=list)
 
 
-def fmt_for_lang(ctx: AppContext, lang: str) -> Fmt:
-    return Fmt(lang=lang, thai_digits=ctx.settings.thai_digits)
-
-
 async def render_digest_files(fmt: Fmt, data: DigestData) -> Outgoing:
     """The digest's text and chart (drawn in a worker thread)."""
     from bot.reports.chart import digest_chart
@@ -260,7 +256,9 @@ async def build_report_files(
         except OrgError as exc:
             raise ReportError(str(exc)) from exc
         data = await report_data(s, ctx, org.id, period, now)
-    return await render_report_files(fmt_for_lang(ctx, lang or ctx.settings.default_language), data)
+    return await render_report_files(
+        Fmt.of(ctx.settings, lang or ctx.settings.default_language), data
+    )
 
 
 # -- sending -----------------------------------------------------------------------------------
@@ -301,7 +299,7 @@ async def _render_for(
 ) -> dict[str, Outgoing]:
     out: dict[str, Outgoing] = {}
     for lang in sorted({r.lang for r in recipients}):
-        fmt = fmt_for_lang(ctx, lang)
+        fmt = Fmt.of(ctx.settings, lang)
         if isinstance(data, ReportData):
             files = await render_report_files(fmt, data)
             out[lang] = Outgoing(files.text, files.attachments(fmt))

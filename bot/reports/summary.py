@@ -3,7 +3,7 @@ needs attention.  The details are in the spreadsheet that goes with it."""
 
 from __future__ import annotations
 
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.reports.data import ReportData, ReportRow, Result
 from bot.reports.digest import codes_text, fit, more, pct
 

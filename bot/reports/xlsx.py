@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any
 
 from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.reports.data import ActivityRow, ReportData, ReportRow, Result, Tally
 from bot.reports.summary import TOTAL_LABELS, report_title, result_text
 

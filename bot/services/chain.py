@@ -29,7 +29,7 @@ from bot.domain import (
     Stage,
     TaskLine,
 )
-from bot.render import Fmt, keyboard
+from bot.fmt import Fmt
 from bot.schedule.reminders import next_slot, next_working_time, slot_instant
 from bot.schedule.rules import plan_change
 from bot.schedule.workdays import WorkCalendar
@@ -39,7 +39,7 @@ from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
 from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
-from bot.services.reminders import person_fmt
+from bot.services.tasklist import keyboard
 from bot.store import repo
 from bot.store.models import Occurrence, PendingPrompt, Person, Role, StageEvent
 from bot.textfit import clip
@@ -541,7 +541,7 @@ class Chain:
         for p in await repo.holders(self.s, occ.org_id, role, self.now):
             if not p.reachable or p.id == self.actor.id:
                 continue
-            fmt: Fmt = person_fmt(self.ctx, p)
+            fmt: Fmt = Fmt.of(self.ctx.settings, p.language)
             text = fmt.t(
                 key,
                 code=occ.code,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.fiscal import fiscal_year, fy_end, fy_start
 from bot.domain.thai import MONTH_FULL, be_iso, be_year
-from bot.render import Fmt
+from bot.fmt import Fmt
 from bot.schedule.workdays import AnnouncedDayOff, missing_announced
 from bot.services.calendars import OFF, WORK, office_changes
 from bot.services.context import AppContext

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fmt import Fmt
 from bot.services.access import Scope, is_admin
 from bot.services.context import AppContext
 from bot.services.org import current_catalogue
 from bot.services.outbox import enqueue
 from bot.services.people import add_person, assign_role, deactivated_by_admin
-from bot.services.reminders import person_fmt
 from bot.store import repo
 from bot.store.db import insert_ignoring_conflicts
 from bot.store.models import Invite, Organisation, Person, Role, StartAttempts
@@ -214,7 +214,7 @@ async def _tell_admins_of_rejoin(
         ]
     role = await session.get(Role, invite.role_key) if invite.role_key else None
     for admin in admins:
-        fmt = person_fmt(ctx, admin)
+        fmt = Fmt.of(ctx.settings, admin.language)
         await enqueue(
             session,
             org_id=invite.org_id,

@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalogue.schema import Catalogue
 from bot.domain import OccStatus, TaskLine
 from bot.domain.fiscal import fiscal_year
-from bot.render import Fmt, Part, render_reminders
+from bot.fmt import Fmt
 from bot.schedule.reminders import is_civil_hour, next_slot
 from bot.services.audience import Recipient, head_audience
 from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
+from bot.services.tasklist import Part, render_reminders
 from bot.store import repo
 from bot.store.models import Occurrence, Organisation, Person, Role
 from bot.textfit import split_lines
@@ -75,11 +76,6 @@ class _Titles:
             )
         cat = self._cats[occ.catalogue_id]
         return cat.title_of(occ.code) if cat else occ.code
-
-
-def person_fmt(ctx: AppContext, person: Person | None) -> Fmt:
-    lang = person.language if person is not None else ctx.settings.default_language
-    return Fmt(lang=lang, thai_digits=ctx.settings.thai_digits)
 
 
 async def head_keys(session: AsyncSession) -> list[str]:
@@ -159,7 +155,7 @@ async def _remind_org(
         p = people[pid]
         stats.messages += await _enqueue_parts(
             session,
-            render_reminders(person_fmt(ctx, p), lines, today),
+            render_reminders(Fmt.of(ctx.settings, p.language), lines, today),
             org_id=org_id,
             person_id=pid,
             chat_id=p.chat_id or 0,
@@ -167,7 +163,7 @@ async def _remind_org(
             now=now,
         )
     for role_key, lines in by_group.items():
-        fmt = person_fmt(ctx, None)
+        fmt = Fmt.of(ctx.settings)
         header = fmt.t(
             "rem.group_header", role=role_names.get(role_key, role_key), date=fmt.date(today)
         )
@@ -185,7 +181,7 @@ async def _remind_org(
     if escalate:
         stats.escalations += len(escalate)
         for r in audience:
-            fmt = recipient_fmt(ctx, r)
+            fmt = Fmt.of(ctx.settings, r.lang)
             lines_text = []
             for occ, ln in escalate:
                 names = ", ".join(p.name for p in holders.get(occ.current_role or "", [])) or fmt.t(
@@ -271,10 +267,6 @@ async def _postpone(
         )
 
 
-def recipient_fmt(ctx: AppContext, r: Recipient) -> Fmt:
-    return Fmt(lang=r.lang, thai_digits=ctx.settings.thai_digits)
-
-
 async def notify_unreachable(
     session: AsyncSession,
     ctx: AppContext,
@@ -288,7 +280,7 @@ async def notify_unreachable(
     """Tell the head, once a day, which roles have open work and nobody to receive it."""
     today = now.astimezone(ctx.tz).date()
     for r in audience:
-        fmt = recipient_fmt(ctx, r)
+        fmt = Fmt.of(ctx.settings, r.lang)
         lines = []
         for role_key, items in sorted(unreachable.items()):
             reason = "unreach.reason.inactive" if holders.get(role_key) else "unreach.reason.none"

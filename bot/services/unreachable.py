@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fmt import Fmt
 from bot.services.audience import head_audience
 from bot.services.context import AppContext
 from bot.services.outbox import enqueue
-from bot.services.reminders import head_keys, recipient_fmt
+from bot.services.reminders import head_keys
 from bot.store import repo
 from bot.store.models import OrgRole, Outbox, Person, Role
 
@@ -68,7 +69,7 @@ async def tell_head(
         heads, holders, org_roles, ctx.settings.default_language, besides_chat=row.chat_id
     )
     for r in audience:
-        fmt = recipient_fmt(ctx, r)
+        fmt = Fmt.of(ctx.settings, r.lang)
         parts = [fmt.t(key, **kw) for key, kw in lines_for]
         if emptied:
             parts.append(

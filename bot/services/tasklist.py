@@ -1,4 +1,5 @@
-"""Turning task lists into message text and inline keyboards (as plain dicts).
+"""A person's open stages as messages: text, inline keyboards (as plain dicts), and the
+occurrences each message names — what reminders, notifications and /tasks send.
 
 Services store what they render in the outbox, so nothing here imports Telegram.
 A button's data only *names* a record (see :mod:`bot.domain.callbacks`); the handler
@@ -14,64 +15,10 @@ from typing import Any
 
 from bot.domain import Stage, TaskLine
 from bot.domain.callbacks import Callback, MyList, StageAct, StageCall, encode
-from bot.domain.thai import digits, format_date
+from bot.fmt import Fmt
 from bot.textfit import TEXT_LIMIT, fit, utf16_len
-from bot.texts import stage_name, tr
 
 MAX_BUTTON_ITEMS = 8  # items in one message: each has its own row of buttons
-
-
-@dataclass(frozen=True)
-class Fmt:
-    lang: str = "th"
-    thai_digits: bool = True
-
-    def date(self, d: date) -> str:
-        return format_date(d, thai_digits=self.thai_digits and self.lang == "th")
-
-    def num(self, n: int | str) -> str:
-        return digits(n, self.thai_digits and self.lang == "th")
-
-    def t(self, key: str, /, **kwargs: object) -> str:
-        return tr(self.lang, key, **kwargs)
-
-    def stage(self, stage: str) -> str:
-        return stage_name(self.lang, stage)
-
-    def period(self, key: str) -> str:
-        """``2570M10`` → ``ต.ค. ๒๕๖๙``; ``2570H1`` → ``รอบ ๖ เดือนแรก ปีงบ ๒๕๗๐``; …"""
-        return period_label(self, key)
-
-    def when(self, days_left: int) -> str:
-        if days_left > 1:
-            return self.t("when.left", n=self.num(days_left))
-        if days_left == 1:
-            return self.t("when.tomorrow")
-        if days_left == 0:
-            return self.t("when.today")
-        return self.t("when.overdue", n=self.num(-days_left))
-
-
-def period_label(fmt: Fmt, key: str) -> str:
-    from bot.domain.fiscal import parse_period
-    from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
-
-    fy = key[:4]
-    rest = key[4:]
-    if rest.startswith("C"):  # a reported change: 2570C20261126[-n]
-        stamp = rest[1:9]
-        d = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
-        return fmt.t("period.change", date=fmt.date(d))
-    if rest.startswith("M"):
-        p = parse_period(key)
-        if fmt.lang == "th":
-            return fmt.num(f"{MONTH_ABBR[p.start.month - 1]} {be_year(p.start.year)}")
-        return f"{MONTH_EN[p.start.month - 1]} {p.start.year}"
-    if rest.startswith("H"):
-        return fmt.t(f"period.half{rest[1]}", fy=fmt.num(fy))
-    if rest.startswith("Q"):
-        return fmt.t("period.quarter", q=fmt.num(rest[1]), fy=fmt.num(fy))
-    return fmt.t("period.year", fy=fmt.num(fy))
 
 
 def button(text: str, data: Callback) -> dict[str, str]:
