@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.services.chain import Chain, Outcome
+from bot.services.chain import Chain
 from bot.services.materialise import materialise
+from bot.services.outcome import Outcome
 from bot.store.db import Database
 from bot.store.models import Occurrence, Person
 from tests.support.world import World, staff_world

@@ -26,10 +26,10 @@ from bot.domain.callbacks import BadCallback, Callback, decode
 from bot.domain.thai import digits
 from bot.fmt import Fmt
 from bot.services.access import Scope, is_admin
-from bot.services.chain import Outcome
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
 from bot.services.outbox import Attachment
+from bot.services.outcome import Outcome
 from bot.services.reminders import head_keys
 from bot.services.tasklist import keyboard
 from bot.store import repo

@@ -27,8 +27,10 @@ from bot.handlers.common import (
     when_text,
 )
 from bot.handlers.menus import refresh_menu
-from bot.services.chain import URL_RE, Chain, Outcome, answer_prompt, clear_prompt, take_prompt
+from bot.services.chain import URL_RE, Chain
 from bot.services.org import catalogue_for
+from bot.services.outcome import Outcome
+from bot.services.prompts import answer_prompt, clear_prompt, take_prompt
 from bot.services.tasklist import render_reminders
 from bot.services.views import (
     TASK_HORIZON_DAYS,

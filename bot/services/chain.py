@@ -4,15 +4,17 @@ Every state change is one conditional UPDATE (guarded by the occurrence's stage 
 version, its row count checked) plus its stage event, in the caller's transaction.  A
 second press, or two people pressing at once, moves the stage once; the later one
 learns who did it and when.  Rights are checked here, against the database: only a
-holder of the stage's role, or an admin of its office
-(see :mod:`bot.services.access`), may act.
+holder of the stage's role, or an admin of its office (:mod:`bot.services.authz`), may act.
+
+Beside it: :mod:`bot.services.changes` (a reported change opens an occurrence),
+:mod:`bot.services.prompts` (the free text the bot asked for), and
+:mod:`bot.services.outcome` (what an action came to, for the handler).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -23,51 +25,32 @@ from bot.domain import (
     COMPLETING,
     FINISHED,
     Action,
-    FrequencyKind,
-    Kind,
     OccStatus,
     Stage,
     TaskLine,
 )
 from bot.fmt import Fmt
 from bot.schedule.reminders import next_slot, next_working_time, slot_instant
-from bot.schedule.rules import plan_change
 from bot.schedule.workdays import WorkCalendar
 from bot.services.access import Scope
+from bot.services.authz import forbidden, may_act, role_name
 from bot.services.calendars import OfficeCalendar, office_calendar
+from bot.services.changes import open_change
 from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
 from bot.services.org import catalogue_by_id
 from bot.services.outbox import enqueue
+from bot.services.outcome import Outcome
+from bot.services.prompts import set_prompt
 from bot.services.tasklist import keyboard
 from bot.store import repo
-from bot.store.models import Occurrence, PendingPrompt, Person, Role, StageEvent
+from bot.store.models import Occurrence, Person, StageEvent
 from bot.textfit import clip
 
-PROMPT_TTL_HOURS = 24
 # what people type is capped as it comes in (and they are told): a reason or note is at
 # most MAX_NOTE_LENGTH characters, an evidence URL at most evidence.MAX_URL_LENGTH
 MAX_NOTE_LENGTH = 500
 ECHO_LENGTH = 80  # how much of a refused input a reply quotes back
-
-
-@dataclass
-class Outcome:
-    """What happened, for the handler to render: a text key and its parameters."""
-
-    ok: bool
-    key: str
-    params: dict[str, Any] = field(default_factory=dict)
-    occurrence: Occurrence | None = None
-    prompt: str | None = None  # the bot must now ask for: "reason_back" | "reason_na" | "url"
-    follow_up: list[TaskLine] = field(default_factory=list)  # the actor's own next stage, if any
-
-
-async def role_name(session: AsyncSession, key: str | None) -> str:
-    if key is None:
-        return "-"
-    role = await session.get(Role, key)
-    return role.name if role else key
 
 
 async def title_of(session: AsyncSession, ctx: AppContext, occ: Occurrence) -> str:
@@ -107,28 +90,13 @@ class Chain:
         return self._calendars[org_id](fy)
 
     # -- checks ---------------------------------------------------------------------------
-    async def may_act(self, occ: Occurrence, stage: str) -> bool:
-        if self.scope.administers(occ.org_id):
-            return True
-        if occ.org_id != self.actor.org_id:
-            return False
-        role = occ.role_for(stage)
-        return role is not None and role in await repo.roles_of(self.s, self.actor.id, self.now)
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.ctx.tz).date()
 
     async def _forbidden(self, occ: Occurrence, stage: str) -> Outcome:
         role = occ.role_for(stage)
-        holders = await repo.holders(self.s, occ.org_id, role or "", self.now) if role else []
-        return Outcome(
-            False,
-            "act.forbidden",
-            {
-                "code": occ.code,
-                "stage": stage,
-                "role": await role_name(self.s, role),
-                "holders": ", ".join(p.name for p in holders) or "-",
-            },
-            occ,
-        )
+        return await forbidden(self.s, occ.org_id, occ.code, stage, role, self.now, occ)
 
     async def _already(self, occ: Occurrence, stage: str) -> Outcome:
         ev = await self.s.scalar(
@@ -163,7 +131,7 @@ class Chain:
             return None, Outcome(False, "act.not_found")
         if stage not in (*CHAIN, Stage.CONFIRM) or occ.role_for(stage) is None:
             return None, Outcome(False, "act.not_found")
-        if not await self.may_act(occ, stage):
+        if not await may_act(self.s, self.scope, self.actor, occ, stage, self.now):
             return None, await self._forbidden(occ, stage)
         if occ.status != OccStatus.OPEN.value or occ.stage != stage:
             return None, await self._already(occ, stage)
@@ -278,7 +246,7 @@ class Chain:
         action = Action.APPROVE if stage == Stage.COLLECT else Action.DONE
         if not await self._move(occ, to, action):
             return await self._lost_race(occ_id, stage)
-        await self._notify_next(
+        await self.notify_next(
             occ, to, "notify.collect" if to == Stage.COLLECT else "notify.publish"
         )
         key = {None: "act.done", Stage.COLLECT: "act.prepared", Stage.PUBLISH: "act.approved"}[to]
@@ -287,7 +255,7 @@ class Chain:
             key,
             {"code": occ.code, "role": await role_name(self.s, occ.role_for(to or ""))},
             occ,
-            follow_up=await self._own_follow_up(occ),
+            follow_up=await self.own_follow_up(occ),
         )
 
     async def publish(self, occ_id: int, url_text: str) -> Outcome:
@@ -320,7 +288,7 @@ class Chain:
             return await self._too_long(occ, "reason_back", reason)
         if not await self._move(occ, Stage.PREPARE, Action.SEND_BACK, note=reason.strip()):
             return await self._lost_race(occ_id, Stage.COLLECT)
-        await self._notify_next(occ, Stage.PREPARE, "notify.sent_back", reason=reason.strip())
+        await self.notify_next(occ, Stage.PREPARE, "notify.sent_back", reason=reason.strip())
         return Outcome(
             True,
             "act.sent_back",
@@ -398,107 +366,9 @@ class Chain:
     async def open_change(
         self, code: str, org_id: int | None = None, *, notify: bool = True
     ) -> Outcome:
-        """Someone in the chain reports that an on-change item changed: an occurrence opens."""
-        org_id = org_id or self.actor.org_id
-        if not self.scope.sees(org_id):
-            return Outcome(False, "act.not_found")
-        today = self.now.astimezone(self.ctx.tz).date()
-        from bot.domain.fiscal import fiscal_year
-
-        adopted = await repo.adopted_catalogue(self.s, org_id, fiscal_year(today))
-        cat = self.ctx.catalogue_from_text(adopted.sha256, adopted.content) if adopted else None
-        item = cat.item(code) if cat else None
-        if adopted is None or item is None or item.frequency.kind is not FrequencyKind.ON_CHANGE:
-            return Outcome(False, "act.not_found")
-        roles = set(item.stage_roles().values())
-        if not self.scope.administers(org_id) and not roles & set(
-            await repo.roles_of(self.s, self.actor.id, self.now)
-        ):
-            holders = await repo.holders(self.s, org_id, item.prepare, self.now)
-            return Outcome(
-                False,
-                "act.forbidden",
-                {
-                    "code": item.code,
-                    "stage": Stage.PREPARE,
-                    "role": await role_name(self.s, item.prepare),
-                    "holders": ", ".join(p.name for p in holders) or "-",
-                },
-            )
-        existing = await self.s.scalar(
-            select(Occurrence).where(
-                Occurrence.org_id == org_id,
-                Occurrence.code == item.code,
-                Occurrence.kind == Kind.CHANGE.value,
-                Occurrence.status == OccStatus.OPEN.value,
-            )
-        )
-        if existing is not None:
-            return Outcome(
-                False,
-                "changed.open_already",
-                {"code": item.code, "due": existing.due_date},
-                existing,
-            )
-        same_day = await self.s.scalar(
-            select(func.count())
-            .select_from(Occurrence)
-            .where(
-                Occurrence.org_id == org_id,
-                Occurrence.code == item.code,
-                Occurrence.period_key.like(f"%C{today:%Y%m%d}%"),
-            )
-        )
-        cal = await self.calendar(org_id, fiscal_year(today))
-        planned = plan_change(item, today, cal, self.ctx.policy, seq=int(same_day or 0) + 1)
-        first = planned.stages[0]
-        stage_cols = {f"{s.stage.value}_role": s.role for s in planned.stages} | {
-            f"{s.stage.value}_due": s.due for s in planned.stages
-        }
-        occ = Occurrence(
-            org_id=org_id,
-            fiscal_year=planned.fiscal_year,
-            catalogue_id=adopted.id,
-            code=item.code,
-            kind=Kind.CHANGE.value,
-            period_key=planned.period.key,
-            period_start=planned.period.start,
-            period_end=planned.period.end,
-            nominal_due=planned.nominal_due,
-            due_date=planned.due,
-            stage=first.stage.value,
-            status=OccStatus.OPEN.value,
-            current_role=first.role,
-            current_due=first.due,
-            next_remind_at=next_slot(first.due, self.now, cal, self.ctx.policy, self.ctx.tz).at,
-            stage_started_at=self.now,
-            version=1,
-            created_at=self.now,
-            updated_at=self.now,
-            **stage_cols,
-        )
-        self.s.add(occ)
-        await self.s.flush()
-        self.s.add(
-            StageEvent(
-                org_id=org_id,
-                occurrence_id=occ.id,
-                at=self.now,
-                actor_id=self.actor.id,
-                action=Action.REPORT_CHANGE,
-                stage=None,
-                to_stage=first.stage.value,
-            )
-        )
-        if notify:
-            await self._notify_next(occ, first.stage.value, "notify.change")
-        return Outcome(
-            True,
-            "act.change_opened",
-            {"code": item.code, "due": occ.due_date},
-            occ,
-            follow_up=await self._own_follow_up(occ),
-        )
+        """Someone in the chain reports that an on-change item changed (see
+        :mod:`bot.services.changes`)."""
+        return await open_change(self, code, org_id, notify=notify)
 
     # -- telling the next people --------------------------------------------------------------
     async def _task_line(self, occ: Occurrence) -> TaskLine:
@@ -512,7 +382,7 @@ class Chain:
             occ.covered_key,
         )
 
-    async def _own_follow_up(self, occ: Occurrence) -> list[TaskLine]:
+    async def own_follow_up(self, occ: Occurrence) -> list[TaskLine]:
         """If the actor also holds the next stage's role, their reply carries its buttons."""
         if occ.status != OccStatus.OPEN.value or occ.current_role is None:
             return []
@@ -522,9 +392,7 @@ class Chain:
             return [await self._task_line(occ)]
         return []
 
-    async def _notify_next(
-        self, occ: Occurrence, stage: str | None, key: str, **extra: str
-    ) -> None:
+    async def notify_next(self, occ: Occurrence, stage: str | None, key: str, **extra: str) -> None:
         """Tell the holders of the new stage at once — or when the office opens, in quiet hours."""
         if stage is None:
             return
@@ -564,61 +432,3 @@ class Chain:
                 now=self.now,
                 not_before=when,
             )
-
-
-# -- prompts: the bot asked for free text -----------------------------------------------------
-
-
-async def set_prompt(
-    session: AsyncSession, person: Person, action: str, occ: Occurrence, now: datetime
-) -> None:
-    from datetime import timedelta
-
-    existing = await session.get(PendingPrompt, person.id)
-    if existing is not None:
-        await session.delete(existing)
-        await session.flush()
-    session.add(
-        PendingPrompt(
-            person_id=person.id,
-            action=action,
-            occurrence_id=occ.id,
-            stage=occ.stage,
-            version=occ.version,
-            created_at=now,
-            expires_at=now + timedelta(hours=PROMPT_TTL_HOURS),
-        )
-    )
-
-
-async def take_prompt(session: AsyncSession, person: Person, now: datetime) -> PendingPrompt | None:
-    prompt = await session.get(PendingPrompt, person.id)
-    if prompt is None:
-        return None
-    if prompt.expires_at <= now:
-        await session.delete(prompt)
-        return None
-    return prompt
-
-
-async def clear_prompt(session: AsyncSession, person: Person) -> bool:
-    prompt = await session.get(PendingPrompt, person.id)
-    if prompt is None:
-        return False
-    await session.delete(prompt)
-    return True
-
-
-async def answer_prompt(chain: Chain, prompt: PendingPrompt, text: str) -> Outcome:
-    """The person's free text answers what the bot asked; the prompt stays until it is valid."""
-    if prompt.action == "url":
-        out = await chain.publish(prompt.occurrence_id, text)
-    elif prompt.action == "reason_back":
-        out = await chain.send_back(prompt.occurrence_id, text)
-    elif prompt.action == "reason_na":
-        out = await chain.not_applicable(prompt.occurrence_id, prompt.stage, text)
-    else:
-        out = Outcome(False, "ask.nothing")
-    if out.prompt is None:  # answered, or the occurrence moved on meanwhile
-        await clear_prompt(chain.s, chain.actor)
-    return out

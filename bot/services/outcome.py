@@ -1,0 +1,21 @@
+"""What an action on the chain came to, for the handler to render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain import TaskLine
+from bot.store.models import Occurrence
+
+
+@dataclass
+class Outcome:
+    """What happened, for the handler to render: a text key and its parameters."""
+
+    ok: bool
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    occurrence: Occurrence | None = None
+    prompt: str | None = None  # the bot must now ask for: "reason_back" | "reason_na" | "url"
+    follow_up: list[TaskLine] = field(default_factory=list)  # the actor's own next stage, if any
