@@ -22,7 +22,7 @@ from bot.domain.thai import ThaiDateError, be_iso, normalise_digits, parse_be_ye
 from bot.services.context import AppContext
 
 if TYPE_CHECKING:
-    from bot.reports.data import Scope
+    from bot.reports.period_report import Scope
     from bot.schedule.workdays import DayChanges
     from bot.store.db import Database
 
@@ -69,7 +69,7 @@ def period_arg(scope: Scope) -> Callable[[str], str]:
     """``--quarter 2570Q1`` (``half``: 2570H1, ``year``: 2570), checked and normalised."""
 
     def parse(text: str) -> str:
-        from bot.reports.data import ReportPeriodError, parse_report_period
+        from bot.reports.period_report import ReportPeriodError, parse_report_period
 
         try:
             return parse_report_period(text, scope).key

@@ -16,7 +16,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.domain.fiscal import parse_period
 from bot.domain.thai import BEYearError, ThaiDateError, be_iso, parse_be_year, parse_date
-from bot.reports.data import ReportPeriodError, parse_report_period
+from bot.reports.period_report import ReportPeriodError, parse_report_period
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from bot.catalogue.loader import dump_catalogue, load_catalogue
 from bot.catalogue.schema import Catalogue, Frequency
 from bot.domain import FrequencyKind, OccStatus
-from bot.reports.data import ReadyState, readiness
+from bot.reports.readiness import ReadyState, readiness
 from bot.services.adoption import adopt_for_offices
 from bot.services.chain import Chain, title_of
 from bot.services.materialise import materialise

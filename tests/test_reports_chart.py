@@ -14,7 +14,8 @@ from matplotlib.text import Text
 
 from bot.fmt import Fmt
 from bot.reports import chart
-from bot.reports.data import digest_data, parse_report_period, report_data
+from bot.reports.digest_data import digest_data
+from bot.reports.period_report import parse_report_period, report_data
 from bot.store.db import Database
 from tests.test_reports_history import History, bkk
 

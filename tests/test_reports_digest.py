@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bot.fmt import Fmt
 from bot.reports import run_due_reports
-from bot.reports.data import digest_data
 from bot.reports.digest import MAX_MESSAGE, render_digest
+from bot.reports.digest_data import digest_data
 from bot.store.db import Database
 from bot.store.models import DigestLog, Outbox, OutboxFile
 from tests.test_reports_history import History, bkk

@@ -1,4 +1,4 @@
-"""ITA readiness (see :func:`bot.reports.data.assess_readiness` for the definition) and the
+"""ITA readiness (see :func:`bot.reports.readiness.assess_readiness` for the definition) and the
 days left until the OIT collection window."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from itertools import count
 
 from bot.domain import DueDate
-from bot.reports.data import ReadyState, assess_readiness, next_oit_window
+from bot.reports.readiness import ReadyState, assess_readiness, next_oit_window
 from bot.store.models import Occurrence
 from tests.support.catalogues import tiny_catalogue
 

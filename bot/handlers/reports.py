@@ -13,7 +13,8 @@ from typing import Any
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.handlers.common import Context, Turn, handler
-from bot.reports.data import ReportPeriodError, digest_data, parse_report_period, report_data
+from bot.reports.digest_data import digest_data
+from bot.reports.period_report import ReportPeriodError, parse_report_period, report_data
 from bot.reports.service import default_report_period, render_digest_files, render_report_files
 
 

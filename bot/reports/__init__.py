@@ -1,7 +1,9 @@
 """What the head receives: the weekly digest, and the quarterly, six-month and annual reports.
 
-* :mod:`bot.reports.data` — queries → dataclasses (progress, changes, who cannot be
-  reached, ITA readiness, per-occurrence results of a period);
+* queries → dataclasses (nothing rendered, nothing committed): :mod:`bot.reports.view`
+  (an office's people and roles), :mod:`bot.reports.readiness` (ITA readiness),
+  :mod:`bot.reports.digest_data` (progress, changes, who cannot be reached),
+  :mod:`bot.reports.period_report` (a period's per-occurrence results);
 * :mod:`bot.reports.digest`, :mod:`bot.reports.summary` — the chat messages;
 * :mod:`bot.reports.xlsx` — the report workbook (summary, items, measures; prints on A4);
 * :mod:`bot.reports.chart` — the charts, in Sarabun;
@@ -10,17 +12,15 @@
 matplotlib and openpyxl are imported only when a chart or a workbook is built.
 """
 
-from bot.reports.data import (
-    Readiness,
-    ReadyState,
+from bot.reports.digest_data import digest_data
+from bot.reports.period_report import (
     ReportPeriodError,
     Result,
     Scope,
-    assess_readiness,
-    digest_data,
     parse_report_period,
     report_data,
 )
+from bot.reports.readiness import Readiness, ReadyState, assess_readiness
 from bot.reports.service import (
     Delivery,
     Outgoing,

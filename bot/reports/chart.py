@@ -20,7 +20,9 @@ from typing import Any
 import fontpkg_sarabun
 
 from bot.fmt import Fmt
-from bot.reports.data import NO_ROLE, DigestData, ReportData, Result
+from bot.reports.digest_data import DigestData
+from bot.reports.period_report import ReportData, Result
+from bot.reports.view import NO_ROLE
 
 FONT_FAMILY: str = fontpkg_sarabun.FAMILY
 FONT_DIR = Path(fontpkg_sarabun.ROOT) / "files"

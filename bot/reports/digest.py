@@ -11,7 +11,8 @@ from datetime import datetime
 
 from bot.domain.thai import digits
 from bot.fmt import Fmt
-from bot.reports.data import DigestData, ReadyState
+from bot.reports.digest_data import DigestData
+from bot.reports.readiness import ReadyState
 
 MAX_MESSAGE = 4096
 MAX_LINES = 10  # per list

@@ -48,19 +48,9 @@ from bot.domain.fiscal import (
     year_period,
 )
 from bot.fmt import Fmt
-from bot.reports.data import (
-    ANNUAL,
-    HALF,
-    QUARTERLY,
-    WEEKLY,
-    DigestData,
-    ReportData,
-    Result,
-    Scope,
-    digest_data,
-    parse_report_period,
-    report_data,
-)
+from bot.reports.digest_data import DigestData, digest_data
+from bot.reports.period_report import ReportData, Result, Scope, parse_report_period, report_data
+from bot.reports.view import ANNUAL, HALF, QUARTERLY, WEEKLY
 from bot.schedule.reminders import is_working_time
 from bot.schedule.workdays import WorkCalendar
 from bot.services.audience import Recipient

@@ -4,8 +4,8 @@ needs attention.  The details are in the spreadsheet that goes with it."""
 from __future__ import annotations
 
 from bot.fmt import Fmt
-from bot.reports.data import ReportData, ReportRow, Result
 from bot.reports.digest import codes_text, fit, more, pct
+from bot.reports.period_report import ReportData, ReportRow, Result
 
 ICONS = {
     Result.ON_TIME: "✅",

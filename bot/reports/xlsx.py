@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
 from bot.fmt import Fmt
-from bot.reports.data import ActivityRow, ReportData, ReportRow, Result, Tally
+from bot.reports.period_report import ActivityRow, ReportData, ReportRow, Result, Tally
 from bot.reports.summary import TOTAL_LABELS, report_title, result_text
 
 FONT_NAME = "TH SarabunPSK"  # the Thai government's standard document font
