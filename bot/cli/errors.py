@@ -165,6 +165,23 @@ async def open_database(settings: Settings, *, create: bool = False) -> Database
     )
 
 
+async def open_migrated(settings: Settings) -> Database:
+    """The configured database, created if missing and migrated to this version's schema —
+    as ``run`` does on start; refused, in one line, when a newer version migrated it."""
+    from bot.store.migrate import current_revision, known_revisions, upgrade
+
+    db = await open_database(settings, create=True)
+    try:
+        current = await current_revision(db)
+        if current is not None and current not in known_revisions():
+            raise CliError(newer_schema(safe_url(settings.database_url), current))
+        await upgrade(db)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
 def newer_schema(where: str, revision: str) -> str:
     return (
         f"the database {where} is at schema revision {revision}, which this version of the bot "
