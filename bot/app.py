@@ -26,6 +26,7 @@ from bot.services.materialise import materialise
 from bot.services.sender import Sender
 from bot.store.db import Database
 from bot.store.migrate import upgrade
+from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.outage import Outage, WatchedRequest
 from bot.telegram.ratelimit import TelegramRateLimiter
 from bot.telegram.updates import ChatOrderedProcessor, SenderGate
@@ -96,6 +97,7 @@ def build_application(
                 workers=settings.update_workers,
             )
         )
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init if startup else _no_op)
         .post_shutdown(_post_shutdown)
         .build()

@@ -55,22 +55,19 @@ class Fmt:
 
 
 def period_label(fmt: Fmt, key: str) -> str:
-    from bot.domain.fiscal import parse_period
+    from bot.domain.fiscal import PeriodKey
     from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
 
-    fy = key[:4]
-    rest = key[4:]
-    if rest.startswith("C"):  # a reported change: 2570C20261126[-n]
-        stamp = rest[1:9]
-        d = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
-        return fmt.t("period.change", date=fmt.date(d))
-    if rest.startswith("M"):
-        p = parse_period(key)
+    k = PeriodKey.parse(key)
+    if k.kind == "C" and k.changed_on is not None:  # a reported change: 2570C20261126[-n]
+        return fmt.t("period.change", date=fmt.date(k.changed_on))
+    if k.kind == "M":
+        start = k.period().start
         if fmt.lang == "th":
-            return fmt.num(f"{MONTH_ABBR[p.start.month - 1]} {be_year(p.start.year)}")
-        return f"{MONTH_EN[p.start.month - 1]} {p.start.year}"
-    if rest.startswith("H"):
-        return fmt.t(f"period.half{rest[1]}", fy=fmt.num(fy))
-    if rest.startswith("Q"):
-        return fmt.t("period.quarter", q=fmt.num(rest[1]), fy=fmt.num(fy))
-    return fmt.t("period.year", fy=fmt.num(fy))
+            return fmt.num(f"{MONTH_ABBR[start.month - 1]} {be_year(start.year)}")
+        return f"{MONTH_EN[start.month - 1]} {start.year}"
+    if k.kind == "H":
+        return fmt.t(f"period.half{k.n}", fy=fmt.num(k.fy))
+    if k.kind == "Q":
+        return fmt.t("period.quarter", q=fmt.num(k.n), fy=fmt.num(k.fy))
+    return fmt.t("period.year", fy=fmt.num(k.fy))

@@ -7,7 +7,7 @@ import logging
 from datetime import time
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.reports import run_due_reports
 from bot.services.context import AppContext
@@ -15,6 +15,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.jobruns import recorded
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +24,11 @@ log = logging.getLogger(__name__)
 JOB_KWARGS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 
-def app_context(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
-    ctx: AppContext = context.application.bot_data["ctx"]
-    return ctx
-
-
 @recorded
-async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def tick(context: BotContext) -> None:
     """Turn due reminder slots into outbox rows (for a part of the tick), then wake the sender
     (the safety net: each commit that queues a message wakes it already)."""
-    ctx = app_context(context)
+    ctx = context.ctx
     stats = await remind(ctx, ctx.clock.now(), budget_seconds=ctx.settings.tick_seconds * 0.3)
     if stats.messages:
         log.info(
@@ -44,30 +40,30 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     await dispatch_now(context)
 
 
-async def dispatch_now(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def dispatch_now(context: BotContext) -> None:
     """Wake the running sender; without one (a bot started without its start-up), send
     for a part of the tick."""
     sender = context.application.bot_data.get("sender")
     if sender is not None and sender.running:
         sender.poke()
         return
-    ctx = app_context(context)
+    ctx = context.ctx
     sent = await Dispatcher(ctx, context.bot).run(budget_seconds=ctx.settings.tick_seconds * 0.6)
     if sent.claimed:
         log.info("dispatch: %s", sent)
 
 
 @recorded
-async def materialise_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = app_context(context)
+async def materialise_job(context: BotContext) -> None:
+    ctx = context.ctx
     stats = await materialise(ctx, ctx.clock.now())
     log.info("materialised: %s", stats)
 
 
 @recorded
-async def reports_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reports_job(context: BotContext) -> None:
     """Queue the weekly digest and the quarterly reports that are due (each once)."""
-    ctx = app_context(context)
+    ctx = context.ctx
     queued = await run_due_reports(ctx, ctx.clock.now(), budget_seconds=50)
     if queued:
         log.info("reports: %d messages queued", queued)

@@ -47,11 +47,16 @@ def _attached(c: str) -> bool:
     )
 
 
-def fit(text: str, limit: int = TEXT_LIMIT, marker: str = ELLIPSIS) -> str:
+def fit(
+    text: str, limit: int = TEXT_LIMIT, marker: str = ELLIPSIS, *, whole_lines: bool = False
+) -> str:
     """``text`` if it fits ``limit`` UTF-16 units; otherwise its longest whole-character
-    prefix that fits together with ``marker``."""
+    prefix that fits together with ``marker`` — or, with ``whole_lines``, its longest run of
+    whole lines, then ``marker`` on a line of its own."""
     if utf16_len(text) <= limit:
         return text
+    if whole_lines:
+        return fit(text, limit - 2, marker="").rsplit("\n", 1)[0] + "\n" + marker
     budget = limit - utf16_len(marker)
     used = end = 0
     for i, c in enumerate(text):

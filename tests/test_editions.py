@@ -20,9 +20,9 @@ from bot.catalogue.schema import Catalogue, Frequency
 from bot.domain import FrequencyKind, OccStatus
 from bot.reports.readiness import ReadyState, readiness
 from bot.services.adoption import adopt_for_offices
-from bot.services.chain import Chain, title_of
+from bot.services.chain import Chain
 from bot.services.materialise import materialise
-from bot.services.org import catalogue_for, init_org
+from bot.services.org import Catalogues, catalogue_for, init_org
 from bot.services.views import item_history
 from bot.store.db import Database
 from bot.store.migrate import upgrade
@@ -158,7 +158,7 @@ async def test_history_and_evidence_stay_with_their_item(db: Database) -> None:
         kept = await s.get(Occurrence, early.id)
         assert kept is not None and kept.status == OccStatus.CANCELLED.value
         # the old row keeps its own edition's title; the new O10 has the new one
-        assert await title_of(s, w.ctx, kept) == "แผนดำเนินงานประจำปี"
+        assert await Catalogues(s, w.ctx).title(kept) == "แผนดำเนินงานประจำปี"
         new = await s.scalar(
             select(Occurrence).where(
                 Occurrence.fiscal_year == 2571,
@@ -166,7 +166,10 @@ async def test_history_and_evidence_stay_with_their_item(db: Database) -> None:
                 Occurrence.period_key == "2571M10",
             )
         )
-        assert new is not None and await title_of(s, w.ctx, new) == next_edition().items[9].title
+        assert (
+            new is not None
+            and await Catalogues(s, w.ctx).title(new) == next_edition().items[9].title
+        )
         # /item O10 in FY 2571 is the new item's history, without the old one's
         hist = await item_history(s, w.org.id, "O10", 2571, edition=next_edition().edition)
         assert early.id not in {o.id for o in hist.occurrences}
@@ -205,7 +208,7 @@ async def test_a_new_version_of_the_same_edition_keeps_every_occurrence(db: Data
     async with db.transaction() as s:
         done = await s.get(Occurrence, o10)
         assert done is not None and done.status == OccStatus.DONE.value
-        assert await title_of(s, w.ctx, done) == "แผนการดำเนินงานประจำปี"
+        assert await Catalogues(s, w.ctx).title(done) == "แผนการดำเนินงานประจำปี"
 
 
 async def test_an_offices_measures_are_its_own(db: Database) -> None:

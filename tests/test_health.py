@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application
 
 from bot.app import build_application
 from bot.cli import main
@@ -49,7 +49,7 @@ async def bot_with_jobs(db: Database, emu: BotApiEmulator) -> AsyncIterator[tupl
 async def run_job(app: App, name: str) -> None:
     """What the JobQueue does when the job is due (its errors raised here)."""
     [job] = [j for j in app.job_queue.jobs() if j.name == name]  # type: ignore[union-attr]
-    await job.callback(CallbackContext.from_job(job, app))
+    await job.callback(app.context_types.context.from_job(job, app))
 
 
 async def health(world: World, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

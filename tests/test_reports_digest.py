@@ -6,10 +6,11 @@ from sqlalchemy import select
 
 from bot.fmt import Fmt
 from bot.reports import run_due_reports
-from bot.reports.digest import MAX_MESSAGE, render_digest
+from bot.reports.digest import render_digest
 from bot.reports.digest_data import digest_data
 from bot.store.db import Database
 from bot.store.models import DigestLog, Outbox, OutboxFile
+from bot.textfit import TEXT_LIMIT
 from tests.test_reports_history import History, bkk
 
 
@@ -120,7 +121,7 @@ async def test_long_lists_are_cut_to_fit_a_phone(db: Database) -> None:
     async with db.transaction() as s:
         data = await digest_data(s, h.world.ctx, h.world.org.id, h.world.clock.now())
     text = render_digest(Fmt.of(h.world.ctx.settings, "th"), data)
-    assert len(text) <= MAX_MESSAGE
+    assert len(text) <= TEXT_LIMIT
     assert "⚠️ เลยกำหนด (๓๖):" in text and "…และอีก ๒๖ รายการ" in text
     # with Arabic digits and in English
     en = render_digest(Fmt.of(h.world.ctx.settings, "en"), data)

@@ -12,7 +12,7 @@ from bot.domain import DueDate, FrequencyKind, Kind, Stage
 from bot.domain.fiscal import fy_end, fy_start
 from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
-from bot.schedule.reminders import current_slot, next_slot, reminder_slots
+from bot.schedule.reminders import next_slot, reminder_slots
 from bot.schedule.rules import plan_change, plan_fiscal_year, plan_item
 from bot.schedule.workdays import WorkCalendar
 from tests.support.catalogues import item, tiny_catalogue
@@ -112,20 +112,16 @@ def test_reminder_slots_are_working_day_mornings_and_consistent(
     assert all(CAL.is_working_day(s.day) for s in slots)
     assert all(s.at.astimezone(BKK).hour == 9 and s.at.astimezone(BKK).minute == 0 for s in slots)
     assert [s.at for s in slots] == sorted({s.at for s in slots})
-    # next_slot / current_slot agree with the enumeration
+    # next_slot agrees with the enumeration: the first slot after now, none skipped
     now = datetime.combine(
         deadline - timedelta(days=10), datetime.min.time(), tzinfo=UTC
     ) + timedelta(minutes=offset_minutes)
     nxt = next_slot(deadline, now, CAL, policy, BKK)
     assert nxt.at > now
-    cur = current_slot(deadline, now, CAL, policy, BKK)
-    if cur is not None:
-        assert cur.at <= now
     horizon = [s for s in slots if s.at <= nxt.at]
     if horizon and nxt.day <= deadline + timedelta(days=30):
         assert horizon[-1] == nxt
-        earlier = [s for s in slots if s.at <= now]
-        assert (earlier[-1] if earlier else None) == cur
+        assert not [s for s in slots if now < s.at < nxt.at]
 
 
 def test_stage_deadline_of_every_stage_exists_for_chained_kinds() -> None:

@@ -11,7 +11,6 @@ from bot.holiday_table import load_holiday_table
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.reminders import (
     SlotKind,
-    current_slot,
     is_working_time,
     next_slot,
     next_working_time,
@@ -188,20 +187,15 @@ def test_lead_reminder_on_a_weekend_moves_back_to_a_working_day() -> None:
     assert [s.day for s in slots] == [date(2026, 11, 23), date(2026, 11, 27), date(2026, 11, 30)]
 
 
-def test_next_and_current_slot_catch_up_once_after_downtime() -> None:
+def test_next_slot_catches_up_once_after_downtime() -> None:
     deadline = date(2026, 12, 30)
     # the bot was down from before the 29 Dec slot until Monday 4 Jan, 10:15
     now = datetime(2027, 1, 4, 3, 15, tzinfo=UTC)
-    cur = current_slot(deadline, now, CAL, POLICY, BKK)
-    assert cur is not None and cur.day == date(2027, 1, 4) and cur.kind is SlotKind.OVERDUE
     nxt = next_slot(deadline, now, CAL, POLICY, BKK)
-    assert nxt.day == date(2027, 1, 5)
-    # exactly at a slot's instant, that slot is current and the next one is tomorrow's
+    assert nxt.day == date(2027, 1, 5) and nxt.kind is SlotKind.OVERDUE
+    # exactly at a slot's instant, the next one is the following slot
     at_nine = datetime(2026, 12, 23, 2, 0, tzinfo=UTC)
-    assert current_slot(deadline, at_nine, CAL, POLICY, BKK).day == date(2026, 12, 23)  # type: ignore[union-attr]
     assert next_slot(deadline, at_nine, CAL, POLICY, BKK).day == date(2026, 12, 29)
-    # long before the first lead day there is no current slot
-    assert current_slot(deadline, datetime(2026, 11, 1, tzinfo=UTC), CAL, POLICY, BKK) is None
 
 
 def test_civil_hours() -> None:

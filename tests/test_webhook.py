@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application
 
 from bot.app import build_application
 from bot.cli import main
@@ -79,7 +79,7 @@ def steady(report: dict[str, Any]) -> dict[str, Any]:
 
 async def run_job(app: App, name: str) -> None:
     [job] = [j for j in app.job_queue.jobs() if j.name == name]  # type: ignore[union-attr]
-    await job.callback(CallbackContext.from_job(job, app))
+    await job.callback(app.context_types.context.from_job(job, app))
 
 
 async def test_webhook_takes_updates_only_with_the_secret(

@@ -21,7 +21,7 @@ from bot.domain.enums import (
     RoleKind,
     Stage,
 )
-from bot.domain.values import DueDate, TaskLine
+from bot.domain.values import DueDate, TaskLine, code_key
 
 __all__ = [
     "CHAIN",
@@ -38,4 +38,5 @@ __all__ = [
     "RoleKind",
     "Stage",
     "TaskLine",
+    "code_key",
 ]

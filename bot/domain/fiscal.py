@@ -6,6 +6,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from bot.domain.thai import be_year, ce_year, check_be_year
 
@@ -101,29 +102,67 @@ def month_period(year: int, month: int) -> Period:
     return Period(date(year, month, 1), month_end(year, month), f"{fy}M{month:02d}")
 
 
-_PERIOD_RE = re.compile(r"^(?P<fy>\d{4})(?:(?P<kind>[QHM])(?P<n>\d{1,2}))?$")
+_KEY_RE = re.compile(
+    r"^(?P<fy>\d{4})(?:(?P<kind>[QHM])(?P<n>\d{1,2})|C(?P<day>\d{8})(?:-(?P<seq>\d+))?)?$"
+)
+KeyKind = Literal["Y", "H", "Q", "M", "C"]
+
+
+@dataclass(frozen=True)
+class PeriodKey:
+    """A period key's parts — the one reading of ``2570`` (year), ``2570H1``, ``2570Q3``,
+    ``2570M10`` and a reported change's ``2570C20261126`` (``-2``: the day's second)."""
+
+    fy: int
+    kind: KeyKind
+    n: int = 0  # the half, quarter or (calendar) month
+    changed_on: date | None = None
+
+    @classmethod
+    def parse(cls, key: str) -> PeriodKey:
+        """``ValueError`` for anything else; a CE-looking year is :class:`BEYearError`."""
+        text = key.strip().upper()
+        m = _KEY_RE.match(text)
+        if not m:
+            raise ValueError(f"not a period: {key!r} (try 2570, 2570H1, 2570Q1 or 2570M10)")
+        kind, n, day = m.group("kind"), int(m.group("n") or 0), m.group("day")
+        if (kind == "Q" and not 1 <= n <= 4) or (kind == "H" and n not in (1, 2)):
+            raise ValueError(f"not a period: {key!r}")
+        if kind == "M" and not 1 <= n <= 12:
+            raise ValueError(f"not a month: {key!r}")
+        fy = check_be_year(int(m.group("fy")), text)  # 2026Q1 → did you mean 2569Q1?
+        if day:
+            return cls(fy, "C", changed_on=date(int(day[:4]), int(day[4:6]), int(day[6:])))
+        if kind is None:
+            return cls(fy, "Y")
+        return cls(fy, "Q" if kind == "Q" else "H" if kind == "H" else "M", n)
+
+    @property
+    def key(self) -> str:
+        """The key as the bot writes it (a change's without its ``-n``)."""
+        if self.kind == "Y":
+            return str(self.fy)
+        if self.kind == "M":
+            return f"{self.fy}M{self.n:02d}"
+        if self.kind == "C" and self.changed_on is not None:
+            return f"{self.fy}C{self.changed_on:%Y%m%d}"
+        return f"{self.fy}{self.kind}{self.n}"
+
+    def period(self) -> Period:
+        if self.kind == "Q":
+            return quarter_period(self.fy, self.n)
+        if self.kind == "H":
+            return half_period(self.fy, self.n)
+        if self.kind == "M":
+            return month_period(ce_year(self.fy) - 1 if self.n >= 10 else ce_year(self.fy), self.n)
+        if self.kind == "C":
+            raise ValueError("a reported change's key names a day, not a period")
+        return year_period(self.fy)
 
 
 def parse_period(key: str) -> Period:
-    """Inverse of :attr:`Period.key` (``2570Q1``, ``2570H2``, ``2570``, ``2570M10``).
-
-    The year is a BE fiscal year: a CE-looking one raises :class:`BEYearError`."""
-    m = _PERIOD_RE.match(key.strip().upper())
-    if not m:
-        raise ValueError(f"not a period: {key!r} (try 2570, 2570H1, 2570Q1 or 2570M10)")
-    fy = check_be_year(int(m.group("fy")), key.strip().upper())  # 2026Q1 → did you mean 2569Q1?
-    kind, n = m.group("kind"), m.group("n")
-    if kind is None:
-        return year_period(fy)
-    num = int(n)
-    if kind == "Q":
-        return quarter_period(fy, num)
-    if kind == "H":
-        return half_period(fy, num)
-    if not 1 <= num <= 12:
-        raise ValueError(f"not a month: {key!r}")
-    year = ce_year(fy) - 1 if num >= 10 else ce_year(fy)
-    return month_period(year, num)
+    """Inverse of :attr:`Period.key` (``2570Q1``, ``2570H2``, ``2570``, ``2570M10``)."""
+    return PeriodKey.parse(key).period()
 
 
 def days_between(a: date, b: date) -> int:

@@ -22,6 +22,14 @@ class DueDate(BaseModel):
     fy_offset: int = Field(default=0, ge=0, le=1)
 
 
+def code_key(code: str) -> tuple[int, int, int]:
+    """The one order of item codes: the OIT items by number, then the measures' activities
+    (O1 < O2 < O10 < M1.1 < M1.2 < M2.1)."""
+    head, _, tail = code[1:].partition(".")
+    number = int(head) if head.isdigit() else 0
+    return (0 if code.startswith("O") else 1, number, int(tail) if tail.isdigit() else 0)
+
+
 @dataclass(frozen=True)
 class TaskLine:
     """One open stage of one occurrence, as a person's list shows it."""

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.domain import callbacks as cb
 from bot.fmt import Fmt
 from bot.handlers import admin, head, reports, staff, start
-from bot.handlers.common import Context, PTBHandler, app_ctx
+from bot.handlers.common import Context, PTBHandler
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def stale_button(update: Update, context: Context) -> None:
     """A forged or outdated button: say so, change nothing."""
-    ctx = app_ctx(context)
+    ctx = context.ctx
     if update.callback_query is not None:
         await update.callback_query.answer(Fmt.of(ctx.settings).t("stale_button"), show_alert=True)
 
@@ -75,7 +75,7 @@ async def on_error(update: object, context: Context) -> None:
             return
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        ctx = app_ctx(context)
+        ctx = context.ctx
         try:
             await context.bot.send_message(
                 update.effective_chat.id, Fmt.of(ctx.settings).t("error.generic")

@@ -20,30 +20,24 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.domain.callbacks import BadCallback, Callback, decode
 from bot.domain.thai import digits
 from bot.fmt import Fmt
-from bot.services.access import Scope, is_admin
+from bot.services.access import Scope, is_admin, is_head
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
 from bot.services.outbox import Attachment
 from bot.services.outcome import Outcome
-from bot.services.reminders import head_keys
 from bot.services.tasklist import keyboard
 from bot.store import repo
 from bot.store.models import Person
+from bot.telegram.context import BotContext
 from bot.textfit import ANSWER_LIMIT, CAPTION_LIMIT, fit, split_lines
 
-Context = ContextTypes.DEFAULT_TYPE
+Context = BotContext
 Pressed = TypeVar("Pressed", bound=Callback)
 Markup = InlineKeyboardMarkup | ForceReply
-
-
-def app_ctx(context: Context) -> AppContext:
-    ctx: AppContext = context.application.bot_data["ctx"]
-    return ctx
 
 
 def tg_user(update: Update) -> TelegramUser | None:
@@ -67,13 +61,6 @@ async def current_person(session: AsyncSession, ctx: AppContext, update: Update)
     if chat is not None and chat.type == "private":
         await seen(session, person, chat.id, ctx.clock.now())
     return person if person.active else None
-
-
-async def is_head(session: AsyncSession, ctx: AppContext, person: Person) -> bool:
-    if is_admin(ctx, person):
-        return True
-    heads = set(await head_keys(session))
-    return bool(heads & set(await repo.roles_of(session, person.id, ctx.clock.now())))
 
 
 def markup(data: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
@@ -257,7 +244,7 @@ def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
     def wrap(fn: TurnHandler) -> PTBHandler:
         @functools.wraps(fn)
         async def run(update: Update, context: Context) -> None:
-            ctx = app_ctx(context)
+            ctx = context.ctx
             out = Outgoing()
             async with ctx.db.transaction() as s:
                 person = await current_person(s, ctx, update)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain import code_key
 from bot.domain.fiscal import fiscal_year
 from bot.fmt import Fmt
 from bot.handlers.common import Context, Turn, handler
@@ -44,7 +45,7 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> lis
             )
     lines += ["", fmt.t("status.by_item_header")]
     cells = []
-    for code, c in sorted(summary.by_item.items(), key=lambda kv: _code_key(kv[0])):
+    for code, c in sorted(summary.by_item.items(), key=lambda kv: code_key(kv[0])):
         mark = (
             "⚠️" if c.overdue else ("✅" if c.total and c.done + c.not_applicable == c.total else "")
         )
@@ -82,11 +83,6 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> lis
                 )
             )
     return lines
-
-
-def _code_key(code: str) -> tuple[int, float]:
-    head, _, tail = code[1:].partition(".")
-    return (0 if code.startswith("O") else 1, int(head) + (int(tail) / 100 if tail else 0))
 
 
 @handler("head")

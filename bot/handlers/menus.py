@@ -8,9 +8,8 @@ from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from telegram.error import TelegramError
 
 from bot.fmt import Fmt
-from bot.services.access import is_admin
+from bot.services.access import is_admin, is_head
 from bot.services.context import AppContext
-from bot.services.reminders import head_keys
 from bot.store import repo
 from bot.store.models import Person
 from bot.texts import LANGS
@@ -56,9 +55,8 @@ async def refresh_menu(bot: Bot, ctx: AppContext, person_id: int) -> None:
         person = await s.get(Person, person_id)
         if person is None or person.chat_id is None:
             return
-        roles = set(await repo.roles_of(s, person.id, ctx.clock.now()))
         names: tuple[str, ...] = STAFF_COMMANDS
-        if roles & set(await head_keys(s)) or is_admin(ctx, person):
+        if await is_head(s, ctx, person):
             names = names + HEAD_COMMANDS
         if is_admin(ctx, person):
             names = names + ADMIN_COMMANDS

@@ -8,10 +8,6 @@ outbox or the digest log: the scheduled weekly digest is unaffected.
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram.ext import Application, CommandHandler, filters
-
 from bot.handlers.common import Context, Turn, handler
 from bot.reports.digest_data import digest_data
 from bot.reports.period_report import ReportPeriodError, parse_report_period, report_data
@@ -57,11 +53,3 @@ async def report(turn: Turn, context: Context) -> None:
         turn.attach(files.attachments(fmt))
 
     turn.after_commit(draw)
-
-
-def register(app: Application[Any, Any, Any, Any, Any, Any], *, group: int = 0) -> None:
-    """Add ``/digest`` and ``/report`` (private chats).  Call it before the catch-all
-    unknown-command handler of the same group."""
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("digest", digest, filters=private), group=group)
-    app.add_handler(CommandHandler("report", report, filters=private), group=group)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.catalogue.schema import Catalogue
-from bot.domain import OccStatus, Stage, TaskLine
+from bot.domain import OccStatus, Stage, TaskLine, code_key
 from bot.domain.callbacks import Language, MyList, ReportChange, StageAct, StageCall, encode
 from bot.domain.enums import WITH_NOTE
 from bot.domain.fiscal import fiscal_year, fy_month_date
@@ -22,11 +22,11 @@ from bot.handlers.common import (
     Context,
     Turn,
     handler,
-    is_head,
     markup,
     when_text,
 )
 from bot.handlers.menus import refresh_menu
+from bot.services.access import is_head
 from bot.services.chain import URL_RE, Chain
 from bot.services.org import catalogue_for
 from bot.services.outcome import Outcome
@@ -319,13 +319,8 @@ async def text_message(turn: Turn, context: Context) -> None:
         turn.show(Outcome(False, "reply.not_understood"))
 
 
-def _code_order(code: str) -> tuple[str, int, int]:
-    head, _, tail = code[1:].partition(".")
-    return code[0], int(head), int(tail or 0)
-
-
 async def _reply_to_reminder(turn: Turn, items: list[int], text: str) -> None:
-    listed = sorted(await repo.codes_of(turn.session, items), key=_code_order)
+    listed = sorted(await repo.codes_of(turn.session, items), key=code_key)
     codes = codes_in(text)
     if not codes:
         if len(listed) != 1:

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.fmt import Fmt
-from bot.handlers.common import Context, Outgoing, app_ctx, tg_user
+from bot.handlers.common import Context, Outgoing, tg_user
 from bot.handlers.menus import refresh_menu
 from bot.services import onboarding
 from bot.services.access import is_admin
@@ -25,7 +25,7 @@ from bot.store.models import Person
 
 
 async def start(update: Update, context: Context) -> None:
-    ctx = app_ctx(context)
+    ctx = context.ctx
     user, chat = tg_user(update), update.effective_chat
     if user is None or chat is None:
         return

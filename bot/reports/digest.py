@@ -13,8 +13,8 @@ from bot.domain.thai import digits
 from bot.fmt import Fmt
 from bot.reports.digest_data import DigestData
 from bot.reports.readiness import ReadyState
+from bot.textfit import fit
 
-MAX_MESSAGE = 4096
 MAX_LINES = 10  # per list
 MAX_CODES = 24  # per readiness reason
 
@@ -46,24 +46,25 @@ def codes_text(fmt: Fmt, codes: list[str], limit: int = MAX_CODES) -> str:
     return shown
 
 
-def fit(text: str, limit: int = MAX_MESSAGE) -> str:
-    """Cut a message at a line break so that it fits Telegram's limit."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 2].rsplit("\n", 1)[0]
-    return cut + "\n…"
-
-
 def render_digest(fmt: Fmt, data: DigestData) -> str:
-    """The digest in ``fmt``'s language, under Telegram's 4096 characters."""
-    s = data.summary
-    n = fmt.num
-    total = s.total
+    """The digest in ``fmt``'s language, under Telegram's limit (:func:`bot.textfit.fit`)."""
     lines = [
-        fmt.t("digest.header", org=data.org_name, fy=n(data.fy), date=fmt.date(data.today)),
+        fmt.t("digest.header", org=data.org_name, fy=fmt.num(data.fy), date=fmt.date(data.today)),
+        *_progress(fmt, data),
+        *_readiness(fmt, data),
+        *_overdue(fmt, data),
+        *_upcoming(fmt, data),
+        *_changes(fmt, data),
+        *_unreachable(fmt, data),
         "",
-        fmt.t("digest.progress_header", total=n(total)),
+        fmt.t("digest.footer"),
     ]
+    return fit("\n".join(lines), whole_lines=True)
+
+
+def _progress(fmt: Fmt, data: DigestData) -> list[str]:
+    s, n = data.summary, fmt.num
+    lines = ["", fmt.t("digest.progress_header", total=n(s.total))]
     for key, value in (
         ("done", s.done),
         ("in_progress", s.in_progress),
@@ -72,18 +73,16 @@ def render_digest(fmt: Fmt, data: DigestData) -> str:
         ("not_applicable", s.not_applicable),
         ("before_tracking", s.before_tracking),
     ):
-        lines.append(fmt.t(f"digest.progress.{key}", n=n(value), pct=n(pct(value, total))))
+        lines.append(fmt.t(f"digest.progress.{key}", n=n(value), pct=n(pct(value, s.total))))
+    return lines
 
-    # ITA readiness
-    r = data.readiness
-    lines += [
+
+def _readiness(fmt: Fmt, data: DigestData) -> list[str]:
+    """ITA readiness, the days left before the OIT collection window, what is not ready."""
+    r, n = data.readiness, fmt.num
+    lines = [
         "",
-        fmt.t(
-            "digest.ready",
-            ready=n(r.ready),
-            total=n(r.total),
-            pct=n(pct(r.ready, r.total)),
-        ),
+        fmt.t("digest.ready", ready=n(r.ready), total=n(r.total), pct=n(pct(r.ready, r.total))),
         fmt.t("digest.window_today", date=fmt.date(r.window))
         if r.days_left == 0
         else fmt.t("digest.window", days=n(r.days_left), date=fmt.date(r.window)),
@@ -91,121 +90,109 @@ def render_digest(fmt: Fmt, data: DigestData) -> str:
     missing = r.not_ready()
     if missing:
         lines.append(fmt.t("digest.not_ready", n=n(r.total - r.ready)))
-        for state in READY_ORDER:
-            if state in missing:
-                lines.append(
-                    fmt.t(
-                        "digest.not_ready_line",
-                        reason=fmt.t(f"digest.reason.{state.value}"),
-                        codes=codes_text(fmt, missing[state]),
-                    )
-                )
-
-    # overdue: item, role, holders, days
-    lines.append("")
-    if s.overdue_list:
-        lines.append(fmt.t("digest.overdue_header", n=n(len(s.overdue_list))))
-        lines += more(
-            fmt,
-            [
-                fmt.t(
-                    "digest.overdue_line",
-                    code=o.occurrence.code,
-                    period=fmt.period(o.occurrence.covered_key),
-                    stage=fmt.stage(o.occurrence.stage),
-                    role=data.view.role_name(o.role),
-                    holders=", ".join(p.name for p in o.holders) or fmt.t("esc.nobody"),
-                    days=n(o.days),
-                )
-                for o in s.overdue_list
-            ],
-        )
-    else:
-        lines.append(fmt.t("digest.overdue_none"))
-
-    # due in the next N days
-    days = data.upcoming_days
-    lines.append("")
-    if s.upcoming:
-        lines.append(fmt.t("digest.upcoming_header", days=n(days), n=n(len(s.upcoming))))
-        lines += more(
-            fmt,
-            [
-                fmt.t(
-                    "digest.upcoming_line",
-                    due=fmt.date(u.due),
-                    code=u.code,
-                    period=fmt.period(u.period) if u.period else "",
-                    stage=fmt.stage(u.stage),
-                    role=data.view.role_name(data.upcoming_roles.get(u.occurrence_id)),
-                )
-                for u in s.upcoming
-            ],
-        )
-    else:
-        lines.append(fmt.t("digest.upcoming_none", days=n(days)))
-
-    # what changed since the last digest
-    lines.append("")
-    if data.changes:
-        header = (
+        lines += [
             fmt.t(
-                "digest.changes_header",
-                since=_when(fmt, data.since, data),
-                n=n(len(data.changes)),
+                "digest.not_ready_line",
+                reason=fmt.t(f"digest.reason.{state.value}"),
+                codes=codes_text(fmt, missing[state]),
             )
-            if data.since is not None
-            else fmt.t("digest.changes_header_week", n=n(len(data.changes)))
-        )
-        lines.append(header)
-        counts = Counter(c.action for c in data.changes)
-        lines.append(
-            " · ".join(
-                f"{_action(fmt, a)} {n(k)}"
-                for a, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-        )
-        lines += more(
-            fmt,
-            [
-                fmt.t(
-                    "digest.change_line",
-                    when=_when(fmt, c.at, data),
-                    code=c.code,
-                    period=fmt.period(c.period_key),
-                    action=_action(fmt, c.action),
-                    actor=c.actor or fmt.t("act.system"),
-                )
-                for c in reversed(data.changes)  # newest first
-            ],
-        )
-    else:
-        lines.append(fmt.t("digest.changes_none"))
-
-    # who cannot be reached
-    if data.unreachable_people or data.unreachable_roles:
-        lines += ["", fmt.t("digest.unreachable_header")]
-        entries = [
-            fmt.t(
-                "digest.unreachable_person",
-                name=p.name,
-                roles=", ".join(data.view.role_name(k) for k in p.roles),
-                reason=fmt.t("digest.unreachable.blocked"),
-            )
-            for p in data.unreachable_people
-        ] + [
-            fmt.t(
-                "digest.unreachable_role",
-                role=data.view.role_name(u.role),
-                reason=fmt.t(f"digest.unreachable.{u.reason}"),
-                n=n(u.open),
-            )
-            for u in data.unreachable_roles
+            for state in READY_ORDER
+            if state in missing
         ]
-        lines += more(fmt, entries)
+    return lines
 
-    lines += ["", fmt.t("digest.footer")]
-    return fit("\n".join(lines))
+
+def _overdue(fmt: Fmt, data: DigestData) -> list[str]:
+    """Overdue: item, role, holders, days."""
+    s, n = data.summary, fmt.num
+    if not s.overdue_list:
+        return ["", fmt.t("digest.overdue_none")]
+    lines = [
+        fmt.t(
+            "digest.overdue_line",
+            code=o.occurrence.code,
+            period=fmt.period(o.occurrence.covered_key),
+            stage=fmt.stage(o.occurrence.stage),
+            role=data.view.role_name(o.role),
+            holders=", ".join(p.name for p in o.holders) or fmt.t("esc.nobody"),
+            days=n(o.days),
+        )
+        for o in s.overdue_list
+    ]
+    return ["", fmt.t("digest.overdue_header", n=n(len(s.overdue_list))), *more(fmt, lines)]
+
+
+def _upcoming(fmt: Fmt, data: DigestData) -> list[str]:
+    """Due in the next N days."""
+    s, n, days = data.summary, fmt.num, data.upcoming_days
+    if not s.upcoming:
+        return ["", fmt.t("digest.upcoming_none", days=n(days))]
+    lines = [
+        fmt.t(
+            "digest.upcoming_line",
+            due=fmt.date(u.due),
+            code=u.code,
+            period=fmt.period(u.period) if u.period else "",
+            stage=fmt.stage(u.stage),
+            role=data.view.role_name(data.upcoming_roles.get(u.occurrence_id)),
+        )
+        for u in s.upcoming
+    ]
+    header = fmt.t("digest.upcoming_header", days=n(days), n=n(len(s.upcoming)))
+    return ["", header, *more(fmt, lines)]
+
+
+def _changes(fmt: Fmt, data: DigestData) -> list[str]:
+    """What changed since the last digest: a count by action, then the newest first."""
+    n = fmt.num
+    if not data.changes:
+        return ["", fmt.t("digest.changes_none")]
+    header = (
+        fmt.t("digest.changes_header", since=_when(fmt, data.since, data), n=n(len(data.changes)))
+        if data.since is not None
+        else fmt.t("digest.changes_header_week", n=n(len(data.changes)))
+    )
+    counts = Counter(c.action for c in data.changes)
+    tally = " · ".join(
+        f"{_action(fmt, a)} {n(k)}"
+        for a, k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    lines = [
+        fmt.t(
+            "digest.change_line",
+            when=_when(fmt, c.at, data),
+            code=c.code,
+            period=fmt.period(c.period_key),
+            action=_action(fmt, c.action),
+            actor=c.actor or fmt.t("act.system"),
+        )
+        for c in reversed(data.changes)
+    ]
+    return ["", header, tally, *more(fmt, lines)]
+
+
+def _unreachable(fmt: Fmt, data: DigestData) -> list[str]:
+    """Who cannot be reached: people who blocked the bot, roles nobody can receive."""
+    if not (data.unreachable_people or data.unreachable_roles):
+        return []
+    entries = [
+        fmt.t(
+            "digest.unreachable_person",
+            name=p.name,
+            roles=", ".join(data.view.role_name(k) for k in p.roles),
+            reason=fmt.t("digest.unreachable.blocked"),
+        )
+        for p in data.unreachable_people
+    ] + [
+        fmt.t(
+            "digest.unreachable_role",
+            role=data.view.role_name(u.role),
+            reason=fmt.t(f"digest.unreachable.{u.reason}"),
+            n=fmt.num(u.open),
+        )
+        for u in data.unreachable_roles
+    ]
+    return ["", fmt.t("digest.unreachable_header"), *more(fmt, entries)]
 
 
 def _action(fmt: Fmt, action: str) -> str:

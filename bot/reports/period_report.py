@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,12 +12,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
-from bot.domain import Action, Kind, OccStatus
-from bot.domain.fiscal import Period, fy_month_date, parse_period
+from bot.domain import Action, Kind, OccStatus, code_key
+from bot.domain.fiscal import Period, PeriodKey, fy_month_date
 from bot.domain.thai import BEYearError, normalise_digits
 from bot.reports.view import NO_ROLE, OrgView, org_view
 from bot.services.context import AppContext
-from bot.services.org import catalogue_by_id, catalogue_for, current_catalogue
+from bot.services.org import Catalogues
 from bot.services.views import owner_role
 from bot.store.models import (
     Occurrence,
@@ -47,24 +46,19 @@ class ReportPeriodError(ValueError):
         self.suggestion = suggestion  # the BE key meant by a CE-looking one (2026Q1 → 2569Q1)
 
 
-_REPORT_KEY = re.compile(r"^(\d{4})(?:([QH])(\d))?$")
-
-
 def parse_report_period(text: str, scope: Scope | None = None) -> Period:
     """``2570Q1``, ``2570H1`` or ``2570`` (Thai digits and lower case welcome); with
     ``scope``, only a key of that kind (``quarter``: 2570Q1, ``half``: 2570H1, ``year``: 2570)."""
     key = normalise_digits(text).strip().upper().replace(" ", "")
-    m = _REPORT_KEY.match(key)
-    if (
-        not m
-        or (m.group(2) == "Q" and m.group(3) not in "1234")
-        or (m.group(2) == "H" and m.group(3) not in "12")
-    ):
-        raise ReportPeriodError(f"not a report period: {text!r} (try 2570Q1, 2570H1 or 2570)")
     try:
-        period = parse_period(key)
+        parsed = PeriodKey.parse(key)
     except BEYearError as exc:
         raise ReportPeriodError(str(exc), exc.suggestion) from None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.kind not in ("Y", "Q", "H") or key != parsed.key:
+        raise ReportPeriodError(f"not a report period: {text!r} (try 2570Q1, 2570H1 or 2570)")
+    period = parsed.period()
     if scope is not None and scope_of(period) != scope:
         example = {"quarter": "2570Q1", "half": "2570H1", "year": "2570"}[scope]
         raise ReportPeriodError(f"not a {scope}: {text!r} (e.g. {example})")
@@ -72,12 +66,8 @@ def parse_report_period(text: str, scope: Scope | None = None) -> Period:
 
 
 def scope_of(period: Period) -> Scope:
-    rest = period.key[4:]
-    if rest.startswith("Q"):
-        return "quarter"
-    if rest.startswith("H"):
-        return "half"
-    return "year"
+    kind = PeriodKey.parse(period.key).kind
+    return "quarter" if kind == "Q" else "half" if kind == "H" else "year"
 
 
 def classify(occ: Occurrence, as_of: date, tz_now: datetime) -> tuple[Result, int]:
@@ -182,35 +172,6 @@ class ReportData:
         return [r for r in self.counted if r.result is Result.LATE]
 
 
-def code_key(code: str) -> tuple[int, int, int]:
-    """Sort key: O1 < O2 < O10 < M1.1 < M1.2 < M2.1."""
-    head, _, tail = code[1:].partition(".")
-    number = int(head) if head.isdigit() else 0
-    return (0 if code.startswith("O") else 1, number, int(tail) if tail.isdigit() else 0)
-
-
-class _Catalogues:
-    def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int) -> None:
-        self.session, self.ctx, self.org_id = session, ctx, org_id
-        self._cats: dict[int, Catalogue] = {}
-        self._versions: dict[int, Catalogue] = {}
-
-    async def of(self, occ: Occurrence) -> Catalogue:
-        """The occurrence's own catalogue (its item's edition)."""
-        if occ.catalogue_id not in self._versions:
-            cat = await catalogue_by_id(self.session, self.ctx, occ.catalogue_id)
-            self._versions[occ.catalogue_id] = cat or await self.get(occ.fiscal_year)
-        return self._versions[occ.catalogue_id]
-
-    async def get(self, fy: int) -> Catalogue:
-        if fy not in self._cats:
-            cat = await catalogue_for(self.session, self.ctx, self.org_id, fy)
-            if cat is None:
-                cat = await current_catalogue(self.session, self.ctx, self.org_id)
-            self._cats[fy] = cat
-        return self._cats[fy]
-
-
 async def report_data(
     session: AsyncSession, ctx: AppContext, org_id: int, period: Period, now: datetime
 ) -> ReportData:
@@ -231,7 +192,7 @@ async def report_data(
     fy = period.fiscal_year
     view = await org_view(session, org_id, now)
     occs = await _occurrences_of(session, org_id, period)
-    cats = _Catalogues(session, ctx, org_id)
+    cats = Catalogues(session, ctx, org_id)
     rows = await _report_rows(session, ctx, occs, cats, view, tz_now)
     items = sorted(
         (r for r in rows.values() if r.kind != Kind.ACTIVITY),
@@ -247,7 +208,7 @@ async def report_data(
         now=now,
         as_of=tz_now.date(),
         rows=items,
-        activities=_activity_rows(await cats.get(fy), period, by_code),
+        activities=_activity_rows(await cats.of_year(fy), period, by_code),
         view=view,
     )
     for r in data.counted:
@@ -286,7 +247,7 @@ async def _report_rows(
     session: AsyncSession,
     ctx: AppContext,
     occs: list[Occurrence],
-    cats: _Catalogues,
+    cats: Catalogues,
     view: OrgView,
     tz_now: datetime,
 ) -> dict[int, ReportRow]:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audience import Recipient, head_audience
-from bot.services.reminders import head_keys
 from bot.store import repo
 from bot.store.models import (
     Organisation,
@@ -75,5 +74,5 @@ async def org_view(session: AsyncSession, org_id: int, now: datetime) -> OrgView
         holders=await repo.holders_by_role(session, org_id, now),
         org_roles=await repo.org_roles(session, org_id),
         unit_names={uid: u.name for uid, u in units.items()},
-        heads=await head_keys(session),
+        heads=await repo.head_keys(session),
     )

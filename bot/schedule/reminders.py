@@ -110,17 +110,6 @@ def next_reminder_time(
     return slot_instant(cal.on_or_after(day), policy, tz)
 
 
-def current_slot(
-    deadline: date, now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo
-) -> Slot | None:
-    """The latest slot at or before ``now``: what a late (caught-up) reminder stands for."""
-    local = now.astimezone(tz)
-    day = local.date()
-    if local.timetz().replace(tzinfo=None) < policy.reminder_time:
-        day -= timedelta(days=1)
-    return last_slot_on_or_before(deadline, day, cal, policy, tz)
-
-
 def reminder_slots(
     deadline: date, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo, *, until: date
 ) -> list[Slot]:

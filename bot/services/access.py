@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.context import AppContext
+from bot.store import repo
 from bot.store.models import Occurrence, Person
 
 
@@ -36,6 +37,15 @@ def is_deployment_admin(ctx: AppContext, person: Person) -> bool:
 def is_admin(ctx: AppContext, person: Person) -> bool:
     """May administer their *own* office (an office admin, or a deployment admin)."""
     return person.is_admin or is_deployment_admin(ctx, person)
+
+
+async def is_head(session: AsyncSession, ctx: AppContext, person: Person) -> bool:
+    """Receives the head's commands: an admin, or a holder of a head role (see
+    :func:`bot.store.repo.head_roles`)."""
+    if is_admin(ctx, person):
+        return True
+    heads = set(await repo.head_keys(session))
+    return bool(heads & set(await repo.roles_of(session, person.id, ctx.clock.now())))
 
 
 async def is_registered(ctx: AppContext, telegram_user_id: int) -> bool:

@@ -38,7 +38,7 @@ from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.changes import open_change
 from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
-from bot.services.org import catalogue_by_id
+from bot.services.org import Catalogues
 from bot.services.outbox import enqueue
 from bot.services.outcome import Outcome
 from bot.services.prompts import set_prompt
@@ -51,11 +51,6 @@ from bot.textfit import clip
 # most MAX_NOTE_LENGTH characters, an evidence URL at most evidence.MAX_URL_LENGTH
 MAX_NOTE_LENGTH = 500
 ECHO_LENGTH = 80  # how much of a refused input a reply quotes back
-
-
-async def title_of(session: AsyncSession, ctx: AppContext, occ: Occurrence) -> str:
-    cat = await catalogue_by_id(session, ctx, occ.catalogue_id)  # its own item's edition
-    return cat.title_of(occ.code) if cat else occ.code
 
 
 def next_stage(occ: Occurrence, stage: str) -> Stage | None:
@@ -375,7 +370,7 @@ class Chain:
         return TaskLine(
             occ.id,
             occ.code,
-            await title_of(self.s, self.ctx, occ),
+            await Catalogues(self.s, self.ctx).title(occ),
             occ.stage,
             occ.current_due or occ.due_date,
             occ.kind,

@@ -22,17 +22,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.ext import ContextTypes, Job
+from telegram.ext import Job
 
 from bot.logs import reason
 from bot.services.context import AppContext
 from bot.store.models import JobRun
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
 __all__ = ["reason", "recorded", "schedule_of"]
 
-JobCallback = Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+JobCallback = Callable[[BotContext], Coroutine[Any, Any, None]]
 
 
 def recorded(job: JobCallback) -> JobCallback:
@@ -48,8 +49,8 @@ def recorded(job: JobCallback) -> JobCallback:
             log.log(level, "could not record a run of %s: %s", job.__name__, reason(exc))
 
     @functools.wraps(job)
-    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
-        ctx: AppContext = context.application.bot_data["ctx"]
+    async def run(context: BotContext) -> None:
+        ctx = context.ctx
         this = context.job
         name = this.name if this is not None and this.name else job.__name__
         others = [j for j in (context.job_queue.jobs() if context.job_queue else ()) if j.name]

@@ -18,7 +18,15 @@ from bot.domain.fiscal import fiscal_year
 from bot.services.context import AppContext
 from bot.shipped import data_file
 from bot.store import repo
-from bot.store.models import CatalogueVersion, Organisation, OrgCatalogue, OrgRole, Role, Unit
+from bot.store.models import (
+    CatalogueVersion,
+    Occurrence,
+    Organisation,
+    OrgCatalogue,
+    OrgRole,
+    Role,
+    Unit,
+)
 
 UNITS_FILE = data_file("units.yaml")
 
@@ -105,6 +113,42 @@ async def catalogue_by_id(
     """A stored version (the one an occurrence's item belongs to)."""
     row = await session.get(CatalogueVersion, catalogue_id)
     return None if row is None else ctx.catalogue_from_text(row.sha256, row.content)
+
+
+class Catalogues:
+    """The catalogues one unit of work reads, each parsed once: an occurrence's own (its
+    item's edition, which names its title) and an office's of a fiscal year."""
+
+    def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int | None = None) -> None:
+        self.session, self.ctx, self.org_id = session, ctx, org_id
+        self._versions: dict[int, Catalogue | None] = {}
+        self._years: dict[int, Catalogue] = {}
+
+    async def version(self, catalogue_id: int) -> Catalogue | None:
+        if catalogue_id not in self._versions:
+            self._versions[catalogue_id] = await catalogue_by_id(
+                self.session, self.ctx, catalogue_id
+            )
+        return self._versions[catalogue_id]
+
+    async def title(self, occ: Occurrence) -> str:
+        """The title in the occurrence's own catalogue (its item's edition)."""
+        cat = await self.version(occ.catalogue_id)
+        return cat.title_of(occ.code) if cat else occ.code
+
+    async def of_year(self, fy: int) -> Catalogue:
+        """The office's catalogue of ``fy`` (its current one if it adopted none for it)."""
+        assert self.org_id is not None, "a fiscal year's catalogue is an office's"
+        if fy not in self._years:
+            cat = await catalogue_for(self.session, self.ctx, self.org_id, fy)
+            if cat is None:
+                cat = await current_catalogue(self.session, self.ctx, self.org_id)
+            self._years[fy] = cat
+        return self._years[fy]
+
+    async def of(self, occ: Occurrence) -> Catalogue:
+        """The occurrence's own catalogue, else its fiscal year's."""
+        return await self.version(occ.catalogue_id) or await self.of_year(occ.fiscal_year)
 
 
 async def office_measures(

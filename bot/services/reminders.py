@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import Catalogue
 from bot.domain import OccStatus, TaskLine
 from bot.domain.fiscal import fiscal_year
 from bot.fmt import Fmt
@@ -26,7 +25,7 @@ from bot.schedule.reminders import is_civil_hour, next_slot
 from bot.services.audience import Recipient, head_audience
 from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.context import AppContext
-from bot.services.org import catalogue_by_id
+from bot.services.org import Catalogues
 from bot.services.outbox import enqueue
 from bot.services.tasklist import Part, render_reminders
 from bot.store import repo
@@ -63,25 +62,6 @@ async def claim_due(session: AsyncSession, now: datetime) -> tuple[int | None, l
     return org_id, list(rows)
 
 
-class _Titles:
-    def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int) -> None:
-        self.session, self.ctx, self.org_id = session, ctx, org_id
-        self._cats: dict[int, Catalogue | None] = {}
-
-    async def title(self, occ: Occurrence) -> str:
-        """The title in the occurrence's own catalogue (its item's edition)."""
-        if occ.catalogue_id not in self._cats:
-            self._cats[occ.catalogue_id] = await catalogue_by_id(
-                self.session, self.ctx, occ.catalogue_id
-            )
-        cat = self._cats[occ.catalogue_id]
-        return cat.title_of(occ.code) if cat else occ.code
-
-
-async def head_keys(session: AsyncSession) -> list[str]:
-    return list(await session.scalars(select(Role.key).where(Role.kind == "head")))
-
-
 async def _remind_org(
     session: AsyncSession,
     ctx: AppContext,
@@ -98,11 +78,11 @@ async def _remind_org(
     if not cals(fiscal_year(today)).is_working_day(today):
         await _postpone(session, ctx, claimed, cals, now)  # the office's own day off
         return
-    titles = _Titles(session, ctx, org_id)
+    titles = Catalogues(session, ctx, org_id)
     holders = await repo.holders_by_role(session, org_id, now)
     org_roles = await repo.org_roles(session, org_id)
     role_names = {r.key: r.name for r in await session.scalars(select(Role))}
-    heads = await head_keys(session)
+    heads = await repo.head_keys(session)
     escalate: list[tuple[Occurrence, TaskLine]] = []
     by_person: dict[int, list[TaskLine]] = defaultdict(list)
     by_group: dict[str, list[TaskLine]] = defaultdict(list)

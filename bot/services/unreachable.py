@@ -12,7 +12,6 @@ from bot.fmt import Fmt
 from bot.services.audience import head_audience
 from bot.services.context import AppContext
 from bot.services.outbox import enqueue
-from bot.services.reminders import head_keys
 from bot.store import repo
 from bot.store.models import OrgRole, Outbox, Person, Role
 
@@ -25,7 +24,7 @@ async def tell_head(
     org_id = row.org_id
     assert org_id is not None
     role_names = {r.key: r.name for r in await s.scalars(select(Role))}
-    heads = await head_keys(s)
+    heads = await repo.head_keys(s)
     person = await s.get(Person, row.person_id) if row.person_id else None
     group_roles = list(
         await s.scalars(

@@ -9,10 +9,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.catalogue.schema import Catalogue
 from bot.domain import Action, OccStatus, TaskLine
 from bot.services.context import AppContext
-from bot.services.org import catalogue_by_id, catalogue_for
+from bot.services.org import Catalogues, catalogue_for
 from bot.store import repo
 from bot.store.models import CatalogueVersion, Occurrence, Person, StageEvent
 
@@ -45,12 +44,12 @@ async def open_stages(
             q.order_by(Occurrence.current_due, Occurrence.code, Occurrence.period_key)
         )
     )
-    titles = _TitleCache(session, ctx, org_id)
+    titles = Catalogues(session, ctx, org_id)
     return [
         TaskLine(
             o.id,
             o.code,
-            await titles.get(o),
+            await titles.title(o),
             o.stage,
             o.current_due or o.due_date,
             o.kind,
@@ -58,27 +57,6 @@ async def open_stages(
         )
         for o in rows
     ]
-
-
-class _TitleCache:
-    def __init__(self, session: AsyncSession, ctx: AppContext, org_id: int) -> None:
-        self.session, self.ctx, self.org_id = session, ctx, org_id
-        self.cats: dict[int, Catalogue | None] = {}
-        self.versions: dict[int, Catalogue | None] = {}
-
-    async def catalogue(self, fy: int) -> Catalogue | None:
-        if fy not in self.cats:
-            self.cats[fy] = await catalogue_for(self.session, self.ctx, self.org_id, fy)
-        return self.cats[fy]
-
-    async def get(self, occ: Occurrence) -> str:
-        """The title in the occurrence's own catalogue (its item's edition)."""
-        if occ.catalogue_id not in self.versions:
-            self.versions[occ.catalogue_id] = await catalogue_by_id(
-                self.session, self.ctx, occ.catalogue_id
-            )
-        cat = self.versions[occ.catalogue_id]
-        return cat.title_of(occ.code) if cat else occ.code
 
 
 async def my_tasks(
@@ -214,7 +192,7 @@ async def summarise(
     holders = await repo.holders_by_role(session, org_id, now)
     org_roles = await repo.org_roles(session, org_id)
     units = await repo.units(session, org_id)
-    titles = _TitleCache(session, ctx, org_id)
+    titles = Catalogues(session, ctx, org_id)
     s = Summary(fy=fy, today=today)
     for o in occs:
         s.total += 1
@@ -252,12 +230,14 @@ async def summarise(
                     b.overdue += 1
                 s.overdue_list.append(
                     OverdueLine(
-                        o, await titles.get(o), role, holders.get(role, []), (today - due).days
+                        o, await titles.title(o), role, holders.get(role, []), (today - due).days
                     )
                 )
             elif due <= today + timedelta(days=upcoming_days):
                 s.upcoming.append(
-                    TaskLine(o.id, o.code, await titles.get(o), o.stage, due, o.kind, o.covered_key)
+                    TaskLine(
+                        o.id, o.code, await titles.title(o), o.stage, due, o.kind, o.covered_key
+                    )
                 )
     s.overdue_list.sort(key=lambda x: (-x.days, x.occurrence.code))
     s.upcoming.sort(key=lambda t: (t.due, t.code))

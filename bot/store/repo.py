@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import RoleKind
 from bot.store.models import (
     CatalogueVersion,
     Occurrence,
@@ -119,11 +120,20 @@ async def codes_of(session: AsyncSession, occurrence_ids: list[int]) -> list[str
     )
 
 
+def head_roles() -> Select[str]:
+    """The one definition of a head: a holder of a role of kind ``head`` (who receives the
+    digests and the reports)."""
+    return select(Role.key).where(Role.kind == RoleKind.HEAD)
+
+
+async def head_keys(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(head_roles()))
+
+
 async def people_with_own_menu(session: AsyncSession, admin_telegram_ids: list[int]) -> list[int]:
     """Active people whose command menu differs from the default: heads, admins, English readers."""
-    heads = select(Role.key).where(Role.kind == "head")
     holders = select(RoleAssignment.person_id).where(
-        RoleAssignment.role_key.in_(heads), RoleAssignment.valid_to.is_(None)
+        RoleAssignment.role_key.in_(head_roles()), RoleAssignment.valid_to.is_(None)
     )
     rows = await session.scalars(
         select(Person.id).where(
