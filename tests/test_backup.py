@@ -50,6 +50,6 @@ def test_backup_refuses_what_it_cannot_do(
     assert code == 1 and "is the database itself" in err
     code, _, err = run(["backup", "--out", str(tmp_path)], live, capsys)
     assert code == 1 and f"--out {tmp_path}: Is a directory" in err
-    pg = Settings(_env_file=None, database_url="postgresql+asyncpg://u:p@127.0.0.1/x")  # type: ignore[call-arg]
+    pg = Settings(_env_file=None, database_url="postgresql+asyncpg://u:p@127.0.0.1/x")
     code = main(["backup", "--out", "x.db"], settings=pg, clock=FakeClock(NOW))
     assert code == 2 and "pg_dump" in capsys.readouterr().err

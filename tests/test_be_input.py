@@ -62,7 +62,7 @@ def test_period_keys_are_be() -> None:
 def cli(
     argv: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> tuple[int, str, str]:
-    st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")  # type: ignore[call-arg]
+    st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     code = main(argv, settings=st, clock=FakeClock(NOW))
     out = capsys.readouterr()
     return code, out.out, out.err

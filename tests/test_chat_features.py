@@ -4,6 +4,7 @@ quiet hours, handing a role over, group chats."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -203,7 +204,7 @@ async def test_handing_a_role_over_moves_its_open_stages(db: Database) -> None:
 
 async def test_admin_deactivates_a_person_and_links_a_group(db: Database) -> None:
     w = await chat_world(db)
-    group = {"id": -100500, "type": "supergroup", "title": "ทีมคลัง"}
+    group: dict[str, Any] = {"id": -100500, "type": "supergroup", "title": "ทีมคลัง"}
     with BotApiEmulator(clock=w.clock.monotonic) as emu:
         async with chat_harness(w, emu) as h:
             [menu] = await h.say(ADMIN, "/deactivate")

@@ -156,7 +156,11 @@ def build_update(emu: BotApiEmulator, user_id: int, kind: str, text: str, data: 
     group = GROUPS[chat - 1] if chat else None
     if kind == "message":
         return emu.user_message(user, text, chat=group)
-    where = group or {"id": user_id, "type": "private", "first_name": user["first_name"]}
+    where: dict[str, Any] = group or {
+        "id": user_id,
+        "type": "private",
+        "first_name": user["first_name"],
+    }
     if kind == "edited":
         msg = {"message_id": 10**6 + next(_ids), "date": 0, "edit_date": 1, "chat": where, "from": user, "text": text}  # fmt: skip
         return emu.push_update({"edited_message": msg})
@@ -207,9 +211,10 @@ async def stored_fits_its_columns(db: Database) -> None:
     async with db.transaction() as s:
         for table in Base.metadata.sorted_tables:
             sized = [c for c in table.columns if isinstance(c.type, String) and c.type.length]
+            limits = [c.type.length for c in sized if isinstance(c.type, String)]
             for row in (await s.execute(select(*sized))).all() if sized else []:
-                for col, value in zip(sized, row, strict=True):
-                    assert value is None or len(value) <= col.type.length, (table.name, col.name, value[:80])  # fmt: skip
+                for col, limit, value in zip(sized, limits, row, strict=True):
+                    assert value is None or len(value) <= (limit or 0), (table.name, col.name, value[:80])  # fmt: skip
 
 
 def profile(**kw: Any) -> settings:

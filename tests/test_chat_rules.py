@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.services.chain import Chain
 from bot.services.onboarding import create_invite
@@ -98,7 +98,7 @@ async def test_authorisation_matrix(db: Database, action: str) -> None:
             # an admin, on the same stage again: it works too
             await put_at(db, occ.id, stage)
             async with db.transaction() as s:
-                await s.execute(PendingPrompt.__table__.delete())
+                await s.execute(delete(PendingPrompt))
             before = await snapshot(db, occ.id)
             msgs, _ = await h.press_data(ADMIN, data)
             assert success in text_of(msgs), text_of(msgs)

@@ -20,7 +20,7 @@ def run(
 ) -> tuple[int, str, str]:
     clock = FakeClock(now or datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
     # no database: the government calendar alone (an office's own days: test_cli_holidays)
-    settings = Settings(_env_file=None, database_url="sqlite+aiosqlite:///no/such/bot.db")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url="sqlite+aiosqlite:///no/such/bot.db")
     code = main(argv, settings=settings, clock=clock)
     out = capsys.readouterr()
     return code, out.out, out.err

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 def run(
     argv: list[str], capsys: pytest.CaptureFixture[str], settings: Settings | None = None
 ) -> tuple[int, str, str]:
-    st = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    st = settings or Settings(_env_file=None)
     code = main(argv, settings=st, clock=FakeClock(NOW))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -117,7 +117,7 @@ def test_errors_name_the_file_sheet_and_row(
 def test_adopt_from_the_command_line(
     table: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")  # type: ignore[call-arg]
+    st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     code, out, _ = run(["org", "init", "--name", "อบต.บางไทรป่า"], capsys, st)
     assert code == 0 and "its own measures: 4 activities" in out
     code, out, _ = run(["org", "init", "--name", "อบต.อื่น", "--another"], capsys, st)

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # Thursday 26 Nov 2026, 10:00 Ba
 
 @pytest.fixture
 def office(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Settings:
-    st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")  # type: ignore[call-arg]
+    st = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     assert main(["org", "init", "--name", "อบต.บางไทรป่า"], settings=st, clock=FakeClock(NOW)) == 0
     capsys.readouterr()
     return st
@@ -117,7 +117,7 @@ def test_an_edited_holiday_table_applies_to_the_bot_and_the_calendar(
         text.replace("days_off: []", "days_off:\n  - {date: 2570-05-10, name: วันพืชมงคล}"),
         encoding="utf-8",
     )
-    st = Settings(  # type: ignore[call-arg]
+    st = Settings(
         _env_file=None,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         holidays_file=table,
@@ -157,7 +157,7 @@ def test_the_bot_does_not_start_on_a_bad_holiday_table(tmp_path: Path) -> None:
 
     table = tmp_path / "holidays.yaml"
     table.write_text("worked:\n  - {name: National Labor Day, in_leiu: true}\n", encoding="utf-8")
-    st = Settings(_env_file=None, bot_token="1:x", holidays_file=table)  # type: ignore[call-arg]
+    st = Settings(_env_file=None, bot_token="1:x", holidays_file=table)
     with pytest.raises(HolidayTableError) as err:
         build_application(st)
     assert str(err.value).startswith(f"{table}:2: worked: unknown key 'in_leiu'")

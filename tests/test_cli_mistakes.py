@@ -51,7 +51,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a database holding one office, an empty SQLite file, databases at an
     old and at an unknown (newer) schema revision, a catalogue saved in cp874, a plain file."""
     where = tmp_path_factory.mktemp("office")
-    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{where / 'bot.db'}")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{where / 'bot.db'}")
     assert main(["org", "init", "--name", "อบต.ทดสอบ"], settings=settings) == 0
     (where / "empty.db").touch()
     (where / "newer.db").write_bytes((where / "bot.db").read_bytes())

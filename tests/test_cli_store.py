@@ -18,8 +18,10 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 def settings_for(tmp_path: Path, **extra: object) -> Settings:
     return Settings(
-        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", **extra
-    )  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def run(

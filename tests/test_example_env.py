@@ -53,14 +53,14 @@ def test_every_setting_is_documented_and_nothing_else() -> None:
 def test_the_defaults_shown_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     for key, (commented, value) in documented().items():
         field, _, sub = key.lower().partition("__")
         info = Settings.model_fields[field]
         if not commented or (info.default_factory is not None and not sub) or info.default is None:
             continue  # a value to fill in, or an example for a setting without a fixed default
         monkeypatch.setenv(key, value)
-        shown = Settings(_env_file=None)  # type: ignore[call-arg]
+        shown = Settings(_env_file=None)
         monkeypatch.delenv(key)
         want, got = getattr(defaults, field), getattr(shown, field)
         if sub:

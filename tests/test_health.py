@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -98,7 +99,7 @@ async def test_health_follows_the_jobs_and_the_outbox(
             assert outbox["oldest_age_seconds"] == 2400
 
             async with db.transaction() as s:
-                await s.execute(Outbox.__table__.delete())
+                await s.execute(delete(Outbox))
             world.clock.advance(minutes=3)  # no tick for 3 minutes
             code, out = await health(world, capsys)
             assert code == 1 and "job tick: FAIL — late: due 2 min ago, last ran 3 min ago" in out

@@ -143,7 +143,7 @@ def test_a_malformed_table_names_its_file_and_line(
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     clock = FakeClock(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
-    code = main(argv, settings=Settings(_env_file=None), clock=clock)  # type: ignore[call-arg]
+    code = main(argv, settings=Settings(_env_file=None), clock=clock)
     out = capsys.readouterr()
     return code, out.out, out.err
 

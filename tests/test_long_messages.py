@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -31,7 +32,7 @@ HALF = ("ก😀" * 32)[:64]  # 64 characters: 32 Thai letters and 32 emoji (96 
 NAME = f"{HALF} {HALF}"  # Telegram's longest full name: first and last name of 64 each
 PREPARING = ("policy_analyst", "hr_officer", "legal_officer", "finance_officer",
              "finance_director", "treasury_officer", "procurement_officer", "internal_auditor")  # fmt: skip
-GROUP = {"id": -100777, "type": "supergroup", "title": "กลุ่ม"}
+GROUP: dict[str, Any] = {"id": -100777, "type": "supergroup", "title": "กลุ่ม"}
 
 
 def long_titles_catalogue(tmp: Path) -> Path:
@@ -122,8 +123,8 @@ async def test_every_kind_of_message_fits_however_long_the_inputs(
                               (User(4242, "x"), "/tasks"), (preparer, "/start")]:  # fmt: skip
                 assert await h.say(who, text), text
             [choose] = await h.say(admin, "/invite")
-            [link] = (await h.press(admin, choose, buttons(choose)["นิติกร"]))[0]
-            code = link.params["text"].split("start=")[1].split()[0]
+            [invite] = (await h.press(admin, choose, buttons(choose)["นิติกร"]))[0]
+            code = invite.params["text"].split("start=")[1].split()[0]
             newcomer = {"id": 3001, "is_bot": False, "first_name": HALF, "last_name": HALF}
             emu.user_message(newcomer, f"/start {code}")
             await emu.await_calls(1, method="sendMessage", chat_id=3001)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from tests.support.chat import User, buttons, chat_harness, text_of
 from tests.support.world import ADMIN_TG, STRANGER_TG, World, chat_world
 
 ADMIN, ANALYST = User(ADMIN_TG, "ผู้ดูแล"), User(1001, "สมชาย")
-GROUP = {"id": -100500, "type": "supergroup", "title": "ทีมงาน"}
+GROUP: dict[str, Any] = {"id": -100500, "type": "supergroup", "title": "ทีมงาน"}
 
 
 def test_invite_codes_carry_at_least_64_bits_of_entropy() -> None:

@@ -57,7 +57,7 @@ def test_shipped_paths_resolve_in_the_checkout() -> None:
     from bot.catalogue.loader import SHIPPED_CATALOGUE
     from bot.holiday_table import SHIPPED_HOLIDAYS
     from bot.services.org import UNITS_FILE
-    from bot.store.migrate import MIGRATIONS
+    from bot.store.migrate import MIGRATIONS  # type: ignore[attr-defined]
 
     assert shipped.ROOT == ROOT  # an editable install reads the checkout's own files
     shipped_files = (SHIPPED_CATALOGUE, UNITS_FILE, DEFAULT_ALIASES, DEFAULT_CORRECTIONS,

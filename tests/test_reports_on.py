@@ -71,7 +71,7 @@ def test_the_plan_keeps_the_deadline_and_names_the_year_covered() -> None:
 def test_the_calendar_csv_shows_the_year_covered(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    st = Settings(_env_file=None, database_url="sqlite+aiosqlite:///no/such/bot.db")  # type: ignore[call-arg]
+    st = Settings(_env_file=None, database_url="sqlite+aiosqlite:///no/such/bot.db")
     clock = FakeClock(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
     assert main(["calendar", "--fy", "2570", "--format", "csv"], settings=st, clock=clock) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))

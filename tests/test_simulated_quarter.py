@@ -131,6 +131,7 @@ async def check_escalations(db: Database, cal: WorkCalendar, sent: list[Outbox])
         assert r.sent_at is not None and local(r.sent_at).time() < time(9, 10)
         for occ_id in r.items or []:
             occ = occs[occ_id]
+            assert occ.current_due is not None
             overdue = cal.between(occ.current_due, local(r.sent_at).date())
             if occ.current_due >= START.date():  # fell overdue in the simulated quarter
                 assert overdue == 3, (occ.code, occ.current_due, r.sent_at)

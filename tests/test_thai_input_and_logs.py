@@ -56,7 +56,7 @@ async def test_thai_digits_work_in_every_command_that_names_an_item_or_a_year(
 
 def test_the_cli_takes_thai_digits_too(capsys: pytest.CaptureFixture[str]) -> None:
     clock = FakeClock(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert main(["calendar", "--fy", "๒๕๗๐", "--item", "O๑๐", "--format", "csv"],
                 settings=settings, clock=clock) == 0  # fmt: skip
     out = capsys.readouterr().out
@@ -89,7 +89,7 @@ def test_the_application_redacts_its_token_before_anything_logs(
 ) -> None:
     token = "6234567890:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2"  # not seen by this process before
     caplog.set_level(logging.DEBUG)
-    settings = Settings(_env_file=None, bot_token=token,  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, bot_token=token,
                         database_url="sqlite+aiosqlite:///:memory:")  # fmt: skip
     build_application(settings, with_jobs=False, startup=False)
     logging.getLogger("httpx").info(

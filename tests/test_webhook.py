@@ -201,14 +201,14 @@ def test_a_port_taken_or_a_refused_webhook_is_one_line(
     with BotApiEmulator(token=TOKEN) as emu, socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        base = {"bot_token": TOKEN, "telegram_api_base_url": emu.base_url, "webhook_url": PUBLIC,
+        base: dict[str, Any] = {"bot_token": TOKEN, "telegram_api_base_url": emu.base_url, "webhook_url": PUBLIC,
                 "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}  # fmt: skip
-        busy = Settings(_env_file=None, listen_port=taken.getsockname()[1], **base)  # type: ignore[call-arg]
+        busy = Settings(_env_file=None, listen_port=taken.getsockname()[1], **base)
         assert main(["run"], settings=busy) == 1
         err = capsys.readouterr().err
         assert err.startswith("error: LISTEN_ADDRESS/LISTEN_PORT 127.0.0.1:") and err.count("\n") == 1, err  # fmt: skip
         emu.fail_next("chat_not_found", method="setWebhook")
-        refused = Settings(_env_file=None, listen_port=0, **base)  # type: ignore[call-arg]
+        refused = Settings(_env_file=None, listen_port=0, **base)
         assert main(["run"], settings=refused) == 1
         err = capsys.readouterr().err
         assert err.startswith(f"error: WEBHOOK_URL {PUBLIC}: Telegram did not take") and err.count("\n") == 1, err  # fmt: skip

@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
 
 from bot.store.db import Database
 from bot.store.migrate import upgrade
+
+T = TypeVar("T")
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -107,6 +110,6 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
         await drop_database("sqlite", database, handle)
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from sync code (subprocess helpers)."""
     return asyncio.run(coro)

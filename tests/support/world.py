@@ -33,7 +33,7 @@ def test_settings(**overrides: Any) -> Settings:
         "database_url": "sqlite+aiosqlite:///:memory:",
     }
     base.update(overrides)
-    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **base)
 
 
 @dataclass
