@@ -43,15 +43,25 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> lis
                     overdue=n(c.overdue),
                 )
             )
-    lines += ["", fmt.t("status.by_item_header")]
+    return lines + _by_item(fmt, summary) + _overdue_and_published(fmt, summary, role_names)
+
+
+def _by_item(fmt: Fmt, summary: Summary) -> list[str]:
+    """Each item's done/total, six to a line, ⚠️ when anything of it is overdue."""
+    n = fmt.num
     cells = []
     for code, c in sorted(summary.by_item.items(), key=lambda kv: code_key(kv[0])):
         mark = (
             "⚠️" if c.overdue else ("✅" if c.total and c.done + c.not_applicable == c.total else "")
         )
         cells.append(f"{code} {mark}{n(c.done + c.not_applicable)}/{n(c.total)}")
-    lines += [" · ".join(cells[i : i + 6]) for i in range(0, len(cells), 6)]
-    lines.append("")
+    rows = [" · ".join(cells[i : i + 6]) for i in range(0, len(cells), 6)]
+    return ["", fmt.t("status.by_item_header"), *rows]
+
+
+def _overdue_and_published(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> list[str]:
+    n = fmt.num
+    lines = [""]
     if summary.overdue_list:
         lines.append(fmt.t("status.overdue_header", n=n(len(summary.overdue_list))))
         for o in summary.overdue_list[:MAX_LINES]:
@@ -73,15 +83,15 @@ def render_status(fmt: Fmt, summary: Summary, role_names: dict[str, str]) -> lis
         lines.append(fmt.t("status.overdue_none"))
     if summary.published:
         lines += ["", fmt.t("status.published_header")]
-        for occ in summary.published[:MAX_LINES]:
-            lines.append(
-                fmt.t(
-                    "status.published_line",
-                    code=occ.code,
-                    period=fmt.period(occ.covered_key),
-                    url=clip(occ.evidence_url or "", URL_SHOWN),
-                )
+        lines += [
+            fmt.t(
+                "status.published_line",
+                code=occ.code,
+                period=fmt.period(occ.covered_key),
+                url=clip(occ.evidence_url or "", URL_SHOWN),
             )
+            for occ in summary.published[:MAX_LINES]
+        ]
     return lines
 
 

@@ -157,35 +157,7 @@ class Chain:
     ) -> bool:
         """The conditional UPDATE; False if somebody else moved it first."""
         from_stage, version = occ.stage, occ.version
-        values: dict[str, Any] = {
-            "version": version + 1,
-            "updated_at": self.now,
-            "escalated_at": None,
-            "stage_started_at": self.now,
-            "due_moved_from": None,
-        }
-        if to is None:
-            values.update(
-                stage=FINISHED,
-                status=final.value,
-                current_role=None,
-                current_due=None,
-                next_remind_at=None,
-                completed_at=self.now,
-                completed_by=self.actor.id,
-            )
-            if url:
-                values["evidence_url"] = url
-        else:
-            due = occ.due_for(to)
-            assert due is not None
-            cal = await self.calendar(occ.org_id, occ.fiscal_year)
-            values.update(
-                stage=to,
-                current_role=occ.role_for(to),
-                current_due=due,
-                next_remind_at=next_slot(due, self.now, cal, self.ctx.policy, self.ctx.tz).at,
-            )
+        values = await self._moved_values(occ, to, final, url)
         res = await self.s.execute(
             update(Occurrence)
             .where(
@@ -216,6 +188,41 @@ class Chain:
         await self.s.flush()
         await self.s.refresh(occ)
         return True
+
+    async def _moved_values(
+        self, occ: Occurrence, to: str | None, final: OccStatus, url: str | None
+    ) -> dict[str, Any]:
+        """The occurrence's columns after the move: the next stage's, or closed."""
+        values: dict[str, Any] = {
+            "version": occ.version + 1,
+            "updated_at": self.now,
+            "escalated_at": None,
+            "stage_started_at": self.now,
+            "due_moved_from": None,
+        }
+        if to is None:
+            values.update(
+                stage=FINISHED,
+                status=final.value,
+                current_role=None,
+                current_due=None,
+                next_remind_at=None,
+                completed_at=self.now,
+                completed_by=self.actor.id,
+            )
+            if url:
+                values["evidence_url"] = url
+            return values
+        due = occ.due_for(to)
+        assert due is not None
+        cal = await self.calendar(occ.org_id, occ.fiscal_year)
+        values.update(
+            stage=to,
+            current_role=occ.role_for(to),
+            current_due=due,
+            next_remind_at=next_slot(due, self.now, cal, self.ctx.policy, self.ctx.tz).at,
+        )
+        return values
 
     async def _lost_race(self, occ_id: int, stage: str) -> Outcome:
         occ = await self.s.get(Occurrence, occ_id, populate_existing=True)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import Action, OccStatus, TaskLine
+from bot.domain import Action, Kind, OccStatus, Stage, TaskLine
 from bot.services.context import AppContext
 from bot.services.org import Catalogues, catalogue_for
 from bot.store import repo
@@ -194,6 +194,7 @@ async def summarise(
     units = await repo.units(session, org_id)
     titles = Catalogues(session, ctx, org_id)
     s = Summary(fy=fy, today=today)
+    horizon = today + timedelta(days=upcoming_days)
     for o in occs:
         s.total += 1
         role = owner_role(o) or "-"
@@ -217,36 +218,46 @@ async def summarise(
             for b in buckets:
                 b.not_applicable += 1
         else:
-            for b in buckets:
-                b.open += 1
-            if o.id in started or o.stage != _first_stage(o):
-                s.in_progress += 1
-            else:
-                s.not_started += 1
-            due = o.current_due or o.due_date
-            if due < today:
-                s.overdue += 1
-                for b in buckets:
-                    b.overdue += 1
-                s.overdue_list.append(
-                    OverdueLine(
-                        o, await titles.title(o), role, holders.get(role, []), (today - due).days
-                    )
-                )
-            elif due <= today + timedelta(days=upcoming_days):
-                s.upcoming.append(
-                    TaskLine(
-                        o.id, o.code, await titles.title(o), o.stage, due, o.kind, o.covered_key
-                    )
-                )
+            await _count_open(
+                s, o, buckets, o.id in started, titles, holders.get(role, []), role, horizon
+            )
     s.overdue_list.sort(key=lambda x: (-x.days, x.occurrence.code))
     s.upcoming.sort(key=lambda t: (t.due, t.code))
     s.published.sort(key=lambda o: o.completed_at or now, reverse=True)
     return s
 
 
+async def _count_open(
+    s: Summary,
+    o: Occurrence,
+    buckets: tuple[Counts, ...],
+    started: bool,
+    titles: Catalogues,
+    holders: list[Person],
+    role: str,
+    horizon: date,
+) -> None:
+    """An open occurrence: in progress or not started; overdue, or due within the horizon."""
+    for b in buckets:
+        b.open += 1
+    if started or o.stage != _first_stage(o):
+        s.in_progress += 1
+    else:
+        s.not_started += 1
+    due = o.current_due or o.due_date
+    if due < s.today:
+        s.overdue += 1
+        for b in buckets:
+            b.overdue += 1
+        title = await titles.title(o)
+        s.overdue_list.append(OverdueLine(o, title, role, holders, (s.today - due).days))
+    elif due <= horizon:
+        title = await titles.title(o)
+        s.upcoming.append(TaskLine(o.id, o.code, title, o.stage, due, o.kind, o.covered_key))
+
+
 def _first_stage(o: Occurrence) -> str:
-    return "confirm" if o.kind == "confirm" else "prepare"
+    return Stage.CONFIRM if o.kind == Kind.CONFIRM else Stage.PREPARE
 
 
 async def changeable_items(

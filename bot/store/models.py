@@ -237,22 +237,20 @@ class Occurrence(Base):
     updated_at: Mapped[datetime]
 
     def role_for(self, stage: str) -> str | None:
-        roles: dict[str, str | None] = {
-            Stage.PREPARE: self.prepare_role,
-            Stage.COLLECT: self.collect_role,
-            Stage.PUBLISH: self.publish_role,
-            Stage.CONFIRM: self.prepare_role,
-        }
-        return roles.get(stage)
+        """The role that acts on ``stage`` (an on-change item's preparer confirms it)."""
+        return self._stage_columns(stage)[0]
 
     def due_for(self, stage: str) -> date | None:
-        dues: dict[str, date | None] = {
-            Stage.PREPARE: self.prepare_due,
-            Stage.COLLECT: self.collect_due,
-            Stage.PUBLISH: self.publish_due,
-            Stage.CONFIRM: self.due_date,
+        return self._stage_columns(stage)[1]
+
+    def _stage_columns(self, stage: str) -> tuple[str | None, date | None]:
+        columns: dict[str, tuple[str | None, date | None]] = {
+            Stage.PREPARE: (self.prepare_role, self.prepare_due),
+            Stage.COLLECT: (self.collect_role, self.collect_due),
+            Stage.PUBLISH: (self.publish_role, self.publish_due),
+            Stage.CONFIRM: (self.prepare_role, self.due_date),
         }
-        return dues.get(stage)
+        return columns.get(stage, (None, None))
 
     @property
     def is_open(self) -> bool:
