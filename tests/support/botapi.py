@@ -17,8 +17,17 @@ What it does:
   response and HTTP status); ``calls()``, ``sent_messages()``, ``wait_for_calls()``.
 * Keeps per-chat message ids, the bot's messages (so replies and button presses can quote
   them), uploaded files (served back under ``/file/bot<token>/<file_path>``) and commands.
-* Injects faults (``fail_next``, ``block_chat``) and, with ``enforce_limits=True``, applies
-  Telegram's flood limits using the injected clock.
+* Injects faults (``fail_next``, ``block_chat``, and a random share of sends with
+  ``random_faults``) and, with ``enforce_limits=True``, applies Telegram's flood limits using
+  the injected clock.
+
+Fault kinds: ``"429"`` (with ``retry_after``), ``"5xx"`` (502), ``"500"``, ``"timeout"`` (the
+answer is held until the client gives up), ``"drop"`` (the connection is closed before the
+request is handled: nothing was sent), ``"lost"`` (the message is sent, recorded and kept, then
+the connection is closed: Telegram accepted it but the answer never arrived, so a sender that
+retries sends it twice), and the permanent ``"blocked"``, ``"chat_not_found"``,
+``"deactivated"``.  ``fault_counts`` counts the faults given; ``lost_answers()`` lists the sends
+accepted whose answer was lost, which bounds the duplicates a correct sender may produce.
 
 Conventions: a call whose answer was held back by an injected ``"timeout"`` is recorded with
 ``status == 0``. Unfiltered faults (``method=None``) never hit ``getUpdates``, so a background
@@ -35,14 +44,15 @@ import itertools
 import json
 import math
 import mimetypes
+import random
 import re
 import socket
 import struct
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from types import TracebackType
@@ -51,7 +61,11 @@ from typing import Any, Literal, get_args
 from aiohttp import web
 
 JSONDict = dict[str, Any]
-FaultKind = Literal["429", "5xx", "timeout", "blocked", "chat_not_found", "deactivated"]
+FaultKind = Literal[
+    "429", "5xx", "500", "timeout", "drop", "lost", "blocked", "chat_not_found", "deactivated"
+]
+#: The transient faults a real Bot API gives, in the mix ``random_faults`` draws from by default.
+TRANSIENT_FAULTS: tuple[FaultKind, ...] = ("429", "500", "timeout", "drop", "lost")
 
 #: Methods subject to flood limits and to ``block_chat``.
 SEND_METHODS = frozenset(
@@ -114,6 +128,7 @@ _GIFT_TYPES = (
 )
 _FAULTS: dict[str, tuple[int, str]] = {
     "5xx": (502, "Bad Gateway"),
+    "500": (500, "Internal Server Error"),
     "blocked": (403, "Forbidden: bot was blocked by the user"),
     "chat_not_found": (400, "Bad Request: chat not found"),
     "deactivated": (403, "Forbidden: user is deactivated"),
@@ -129,8 +144,9 @@ class Call:
     files: dict[str, bytes]  # multipart part name -> uploaded bytes
     at: float  # the emulator's injected clock at arrival
     response: JSONDict  # the JSON body sent back ({} if none was sent)
-    status: int  # HTTP status; 0 = never answered (injected "timeout")
+    status: int  # HTTP status; 0 = never answered (injected "timeout" or "drop")
     filenames: dict[str, str] = field(default_factory=dict)  # part name -> client filename
+    lost: bool = False  # handled (status 200, message kept) but the answer was never sent
 
     @property
     def ok(self) -> bool:
@@ -168,6 +184,22 @@ class _Fault:
     chat_id: int | None
     remaining: int
     retry_after: int
+
+
+@dataclass
+class _RandomFaults:
+    share: float
+    kinds: list[FaultKind]
+    weights: list[float]
+    methods: frozenset[str]
+    retry_after: int
+    rng: random.Random
+
+    def draw(self, method: str) -> _Fault | None:
+        if method not in self.methods or self.rng.random() >= self.share:
+            return None
+        [kind] = self.rng.choices(self.kinds, self.weights)
+        return _Fault(kind, method, None, 1, self.retry_after)
 
 
 @dataclass(frozen=True)
@@ -301,6 +333,8 @@ class BotApiEmulator:
         self._cond = threading.Condition(threading.RLock())  # guards all state below
         self._calls: list[Call] = []
         self._faults: list[_Fault] = []
+        self._random: _RandomFaults | None = None
+        self._fault_counts: Counter[str] = Counter()
         self._blocked: set[int] = set()
         self._sends: dict[object, deque[float]] = {}
         self._too_many = 0
@@ -458,7 +492,10 @@ class BotApiEmulator:
                 assert self._shutdown is not None
                 await self._shutdown.wait()  # cancelled earlier if the client disconnects
                 return web.Response(status=504)
-            if fault is not None:
+            if fault is not None and fault.kind == "drop":
+                self._record(Call(method, params, files, at, {}, 0, filenames))
+                return self._hang_up(request)
+            if fault is not None and fault.kind != "lost":
                 raise self._fault_error(fault)
             if method == "getUpdates":
                 result = await self._get_updates(params)
@@ -467,6 +504,9 @@ class BotApiEmulator:
                     self._precheck(method, params, at)
                     result = self._methods[method](params, files, filenames)
             status, payload = 200, {"ok": True, "result": result}
+            if fault is not None:  # "lost": handled and kept, but nobody hears of it
+                self._record(Call(method, params, files, at, payload, status, filenames, True))
+                return self._hang_up(request)
         except _ApiError as exc:
             status, payload = exc.status, exc.payload
         except (ValueError, TypeError, KeyError) as exc:  # malformed params, or an emulator bug
@@ -476,6 +516,13 @@ class BotApiEmulator:
             )
         self._record(Call(method, params, files, at, payload, status, filenames))
         return web.json_response(payload, status=status)
+
+    @staticmethod
+    def _hang_up(request: web.Request) -> web.Response:
+        """Close the connection without an answer (the client sees "server disconnected")."""
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=204)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
@@ -497,6 +544,14 @@ class BotApiEmulator:
     # ------------------------------------------------------------------ faults and limits
 
     def _take_fault(self, method: str, chat_id: int | None) -> _Fault | None:
+        fault = self._queued_fault(method, chat_id)
+        if fault is None and self._random is not None:
+            fault = self._random.draw(method)
+        if fault is not None:
+            self._fault_counts[fault.kind] += 1
+        return fault
+
+    def _queued_fault(self, method: str, chat_id: int | None) -> _Fault | None:
         for fault in self._faults:
             if fault.method is None and method == "getUpdates":
                 continue
@@ -562,6 +617,49 @@ class BotApiEmulator:
         with self._cond:
             self._faults.append(_Fault(kind, method, chat_id, count, retry_after))
 
+    def random_faults(
+        self,
+        share: float,
+        *,
+        kinds: Collection[FaultKind] | Mapping[FaultKind, float] = TRANSIENT_FAULTS,
+        methods: Collection[str] = MESSAGE_METHODS,
+        retry_after: int = 1,
+        seed: int | None = 0,
+    ) -> None:
+        """From now on, each call of ``methods`` fails with probability ``share``, with a kind
+        drawn from ``kinds`` (a mapping gives weights).  Faults queued by :meth:`fail_next`
+        go first.  ``share=0`` stops them.  Seeded, so a failing run can be replayed."""
+        if not 0 <= share <= 1:
+            raise ValueError(f"share must be within [0, 1], not {share}")
+        weights = dict(kinds) if isinstance(kinds, Mapping) else dict.fromkeys(kinds, 1.0)
+        for kind in weights:
+            if kind not in get_args(FaultKind):
+                raise ValueError(f"unknown fault kind {kind!r}")
+        with self._cond:
+            self._random = (
+                _RandomFaults(
+                    share,
+                    list(weights),
+                    list(weights.values()),
+                    frozenset(methods),
+                    retry_after,
+                    random.Random(seed),
+                )
+                if share
+                else None
+            )
+
+    @property
+    def fault_counts(self) -> Counter[str]:
+        """How many faults of each kind were given so far (queued and random)."""
+        with self._cond:
+            return Counter(self._fault_counts)
+
+    def lost_answers(self) -> list[Call]:
+        """Sends that were accepted (the message exists) but whose answer was lost."""
+        with self._cond:
+            return [c for c in self._calls if c.lost]
+
     def block_chat(self, chat_id: int) -> None:
         """Every later send/edit/chat action to *chat_id* answers 403 "bot was blocked"."""
         with self._cond:
@@ -590,7 +688,8 @@ class BotApiEmulator:
             ]
 
     def sent_messages(self, chat_id: int | None = None) -> list[Call]:
-        """Successful sendMessage/sendDocument/sendPhoto calls."""
+        """Successful sendMessage/sendDocument/sendPhoto calls (with those whose answer was lost:
+        the message exists all the same)."""
         return [c for c in self.calls(chat_id=chat_id) if c.ok and c.method in MESSAGE_METHODS]
 
     def clear_calls(self) -> None:
