@@ -1,0 +1,71 @@
+"""Waves of reminders in the outbox, for the reliability tests: one row per chat, so every
+arrival can be counted (a chat that got its message twice is a duplicate)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.services.outbox import enqueue
+from bot.store.models import Outbox, OutboxStatus
+from tests.support.botapi import BotApiEmulator
+from tests.support.processes import arrivals
+from tests.support.world import World
+
+FIRST_CHAT = 6000
+
+
+def real_now() -> datetime:
+    """A little in the past: rows queued now are due at once for processes on the real clock."""
+    return datetime.now(UTC) - timedelta(minutes=1)
+
+
+class Wave:
+    """Reminders to chats ``FIRST_CHAT``, ``FIRST_CHAT + 1``…, queued by the test."""
+
+    def __init__(self, w: World, first_chat: int = FIRST_CHAT) -> None:
+        self.w = w
+        self.first_chat = first_chat
+        self.chats: set[int] = set()
+
+    async def add(self, n: int) -> None:
+        start = self.first_chat + len(self.chats)
+        async with self.w.ctx.db.transaction() as s:
+            for chat in range(start, start + n):
+                await enqueue(s, chat_id=chat, kind="reminder", dedupe_key=f"wave:{chat}",
+                              text=f"เตือน {chat}", now=self.w.clock.now(), org_id=self.w.org.id)  # fmt: skip
+        self.chats.update(range(start, start + n))
+
+    async def pending(self) -> int:
+        async with self.w.ctx.db.transaction() as s:
+            n = await s.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.kind == "reminder")
+            )
+        return int(n or 0)
+
+    async def keep_topped_up(
+        self, until: Callable[[], bool], *, low: int = 20, batch: int = 40, within: float = 90
+    ) -> None:
+        """Queue ``batch`` more whenever fewer than ``low`` wait, until ``until()``."""
+        deadline = time.monotonic() + within
+        while not until():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"wave: not done within {within} s")
+            if await self.pending() < low:
+                await self.add(batch)
+            await asyncio.sleep(0.05)
+
+    async def wait_delivered(self, emu: BotApiEmulator, *, within: float) -> None:
+        """Until every chat of the wave got its message (polling the emulator)."""
+        deadline = time.monotonic() + within
+        while set(arrivals(emu, self.chats)) != self.chats:
+            if time.monotonic() > deadline:
+                missing = sorted(self.chats - set(arrivals(emu, self.chats)))
+                raise TimeoutError(f"{len(missing)} never arrived, e.g. {missing[:10]}")
+            await asyncio.sleep(0.1)
