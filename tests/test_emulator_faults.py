@@ -3,6 +3,7 @@ connection, an answer lost after the send was accepted, and a random share of fa
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 
@@ -96,3 +97,14 @@ def test_random_faults_are_seeded_and_checked() -> None:
     assert run(3) == run(3) and set(run(3)) == {200, 500}
     with BotApiEmulator() as emu, pytest.raises(ValueError):
         emu.random_faults(0.1, kinds=("boom",))  # type: ignore[arg-type]
+
+
+async def test_a_slow_call_is_held_then_handled(emu: BotApiEmulator) -> None:
+    emu.fail_next("slow", method="sendMessage", delay=0.5)
+    request = HTTPXRequest(read_timeout=5.0)
+    async with Bot(emu.token, base_url=f"{emu.base_url}/bot", request=request) as patient:
+        send = asyncio.create_task(patient.send_message(USER_ID, "x"))
+        await asyncio.to_thread(emu.wait_held, 1, 5.0)
+        assert emu.held_now == 1 and emu.sent_messages() == []
+        assert (await send).text == "x"
+    assert emu.held_now == 0 and len(emu.sent_messages()) == 1

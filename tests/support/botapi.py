@@ -26,7 +26,9 @@ answer is held until the client gives up), ``"drop"`` (the connection is closed 
 request is handled: nothing was sent), ``"lost"`` (the message is sent, recorded and kept, then
 the connection is closed: Telegram accepted it but the answer never arrived, so a sender that
 retries sends it twice), and the permanent ``"blocked"``, ``"chat_not_found"``,
-``"deactivated"``.  ``fault_counts`` counts the faults given; ``lost_answers()`` lists the sends
+``"deactivated"``.  ``"slow"`` is no fault: the call is handled normally after ``delay``
+seconds (``held_now`` says how many wait), to catch a process with a send in flight.
+``fault_counts`` counts the faults given; ``lost_answers()`` lists the sends
 accepted whose answer was lost, which bounds the duplicates a correct sender may produce.
 
 Conventions: a call whose answer was held back by an injected ``"timeout"`` is recorded with
@@ -62,7 +64,16 @@ from aiohttp import web
 
 JSONDict = dict[str, Any]
 FaultKind = Literal[
-    "429", "5xx", "500", "timeout", "drop", "lost", "blocked", "chat_not_found", "deactivated"
+    "429",
+    "5xx",
+    "500",
+    "timeout",
+    "drop",
+    "lost",
+    "slow",
+    "blocked",
+    "chat_not_found",
+    "deactivated",
 ]
 #: The transient faults a real Bot API gives, in the mix ``random_faults`` draws from by default.
 TRANSIENT_FAULTS: tuple[FaultKind, ...] = ("429", "500", "timeout", "drop", "lost")
@@ -184,6 +195,7 @@ class _Fault:
     chat_id: int | None
     remaining: int
     retry_after: int
+    delay: float = 0.0
 
 
 @dataclass
@@ -335,6 +347,7 @@ class BotApiEmulator:
         self._faults: list[_Fault] = []
         self._random: _RandomFaults | None = None
         self._fault_counts: Counter[str] = Counter()
+        self._held_now = 0
         self._blocked: set[int] = set()
         self._sends: dict[object, deque[float]] = {}
         self._too_many = 0
@@ -495,6 +508,9 @@ class BotApiEmulator:
             if fault is not None and fault.kind == "drop":
                 self._record(Call(method, params, files, at, {}, 0, filenames))
                 return self._hang_up(request)
+            if fault is not None and fault.kind == "slow":
+                await self._hold(fault.delay)
+                fault = None
             if fault is not None and fault.kind != "lost":
                 raise self._fault_error(fault)
             if method == "getUpdates":
@@ -516,6 +532,31 @@ class BotApiEmulator:
             )
         self._record(Call(method, params, files, at, payload, status, filenames))
         return web.json_response(payload, status=status)
+
+    async def _hold(self, seconds: float) -> None:
+        with self._cond:
+            self._held_now += 1
+            self._cond.notify_all()
+        try:
+            assert self._shutdown is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._shutdown.wait(), seconds)
+        finally:
+            with self._cond:
+                self._held_now -= 1
+                self._cond.notify_all()
+
+    @property
+    def held_now(self) -> int:
+        """How many ``"slow"`` calls are being held at this moment."""
+        with self._cond:
+            return self._held_now
+
+    def wait_held(self, n: int = 1, timeout: float = 10.0) -> None:
+        """Block until at least ``n`` ``"slow"`` calls are being held."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._held_now >= n, timeout):
+                raise TimeoutError(f"no {n} held call(s) within {timeout} s")
 
     @staticmethod
     def _hang_up(request: web.Request) -> web.Response:
@@ -610,12 +651,14 @@ class BotApiEmulator:
         chat_id: int | None = None,
         count: int = 1,
         retry_after: int = 1,
+        delay: float = 5.0,
     ) -> None:
-        """Make the next *count* matching calls fail with *kind* (faults queue in order)."""
+        """Make the next *count* matching calls fail with *kind* (faults queue in order);
+        ``delay``: how long a ``"slow"`` call is held before it is handled."""
         if kind not in get_args(FaultKind):
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {get_args(FaultKind)}")
         with self._cond:
-            self._faults.append(_Fault(kind, method, chat_id, count, retry_after))
+            self._faults.append(_Fault(kind, method, chat_id, count, retry_after, delay))
 
     def random_faults(
         self,
