@@ -6,7 +6,9 @@ Nothing here is instantiated at import time: :func:`bot.cli.main` builds one
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import socket
 from datetime import date, time
 from functools import cached_property
@@ -28,6 +30,11 @@ SUPPORTED_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asy
 _URL_FORMS = (
     "use sqlite+aiosqlite:///data/bot.db or postgresql+asyncpg://USER:PASSWORD@HOST:5432/DBNAME"
 )
+
+
+def default_worker_id() -> str:
+    """This process's own sender name: ``host-pid-random``."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Settings(BaseSettings):
@@ -65,9 +72,11 @@ class Settings(BaseSettings):
     dispatch_batch: int = Field(default=50, ge=1, le=1000)
     outbox_lease_seconds: int = Field(default=300, ge=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
-    # stable across restarts, so a restarted dispatcher at once resends what it left in flight;
-    # give each dispatcher that runs at the same time its own id
-    worker_id: str = Field(default_factory=socket.gethostname)
+    # a sender's name in its claims.  The default is unique to the process (host, pid and a
+    # random part), so two processes never take each other's claims; what a killed one left
+    # in flight comes back when its lease ends.  Set a stable id per service (one each) and
+    # a restart resends what it left in flight at once.
+    worker_id: str = Field(default_factory=lambda: default_worker_id())
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(
         default="INFO", description="DEBUG, INFO, WARNING…; the token is redacted"
