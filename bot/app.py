@@ -99,6 +99,7 @@ def build_application(
         )
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init if startup else _no_op)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -135,9 +136,15 @@ async def start_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> Sender
     return sender
 
 
-async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    ctx: AppContext = app.bot_data["ctx"]
+async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """A stop (SIGTERM, SIGINT): the sender finishes the message in hand and gives back its
+    claims while the bot can still talk to Telegram (its HTTP client closes at shutdown)."""
     sender: Sender | None = app.bot_data.pop("sender", None)
     if sender is not None:
         await sender.stop()
+
+
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    ctx: AppContext = app.bot_data["ctx"]
+    await _post_stop(app)  # a start that failed half-way never stopped
     await ctx.db.dispose()

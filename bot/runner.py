@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from telegram.error import BadRequest, NetworkError
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.store.db import unavailable as database_unavailable
 from bot.telegram.outage import Outage
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` says a service cannot be reached now (worth trying again)."""
     if isinstance(exc, NetworkError):
         return not isinstance(exc, BadRequest)
-    return isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError)
+    return database_unavailable(exc)
 
 
 def _not_a_failed_start(record: logging.LogRecord) -> bool:

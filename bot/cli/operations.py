@@ -40,6 +40,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     """Deliver the outbox without polling for updates (an extra sender, or a drain): woken by
     other processes' commits on PostgreSQL (LISTEN/NOTIFY), else every ``--idle`` seconds."""
     from bot.app import BOTFATHER_HELP, MissingToken, build_application
+    from bot.logs import configure
     from bot.services.dispatch import Dispatcher
     from bot.services.sender import Sender
 
@@ -48,36 +49,42 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         return 2
 
     async def go() -> int:
+        stop = _stop_on_signals()  # from the first moment: a stop is never a traceback
         # like `run`, on a database made and migrated first (not "no such table" mid-send)
         db = await open_migrated(settings)
+        configure(settings.log_level)  # after it: a refused database stays one line
         app = build_application(settings, clock=clock, db=db, with_jobs=False, startup=False)
         ctx: AppContext = app.bot_data["ctx"]
-        async with app:
-            if args.once:
-                write_err(f"dispatch: {await Dispatcher(ctx, app.bot).run()}")
-            else:
-                await Dispatcher(ctx, app.bot).recover()
-                sender = Sender(ctx, app.bot, idle_seconds=args.idle)
-                await sender.start()
-                try:
-                    await _until_stopped()
-                finally:
-                    await sender.stop()
-        await ctx.db.dispose()
+        try:
+            async with app:
+                dispatcher = Dispatcher(ctx, app.bot)
+                if args.once:
+                    write_err(f"dispatch: {await dispatcher.run(stopping=stop.is_set)}")
+                    await dispatcher.release()
+                else:
+                    await dispatcher.recover()
+                    sender = Sender(ctx, app.bot, idle_seconds=args.idle)
+                    await sender.start()
+                    try:
+                        await stop.wait()
+                    finally:
+                        await sender.stop()  # the message in hand, then its claims back
+        finally:
+            await ctx.db.dispose()
         return 0
 
     return asyncio.run(go())
 
 
-async def _until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM."""
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (instead of KeyboardInterrupt or death)."""
     import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 def cmd_health(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:

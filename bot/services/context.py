@@ -16,6 +16,7 @@ from bot.domain.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
 from bot.store.db import Database
+from bot.telegram.outage import Outage
 
 OFFICE_CALENDARS = 512  # offices' own calendars kept built (the rest are rebuilt when needed)
 
@@ -25,6 +26,9 @@ class AppContext:
     settings: Settings
     clock: Clock
     db: Database
+    #: one account of a database outage for the whole process: the sender and the jobs
+    #: report to it, so an outage is one line when it begins and one when it ends
+    db_outage: Outage = field(default_factory=lambda: Outage("database"))
     _catalogues: dict[str, Catalogue] = field(default_factory=dict)
     _calendars: dict[int, WorkCalendar] = field(default_factory=dict)
     _office_calendars: OrderedDict[tuple[int, DayChanges], WorkCalendar] = field(

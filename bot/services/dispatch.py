@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,12 +39,15 @@ from telegram.ext import ExtBot
 from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.unreachable import tell_head
+from bot.store.db import unavailable
 from bot.store.models import OrgRole, Outbox, OutboxFile
 from bot.telegram.ratelimit import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
 NO_RETRY = {"retries": 0}
+#: Between tries to record a send's outcome while the database is away.
+SETTLE_MAX_PAUSE_SECONDS = 5.0
 PERMANENT_CHAT_ERRORS = (
     "blocked",
     "chat not found",
@@ -101,6 +105,30 @@ class Dispatcher:
         n = int(res.rowcount)  # type: ignore[attr-defined]
         if n:
             log.warning("recovered %d outbox rows left in flight", n)
+        return n
+
+    async def release(self) -> int:
+        """On a stop: the rows this worker claimed and has not sent go back to pending, for
+        any worker to send at once (not after the lease).  A database that cannot be
+        reached leaves them to the lease."""
+        try:
+            async with self.ctx.db.transaction() as s:
+                res = await s.execute(
+                    update(Outbox)
+                    .where(
+                        Outbox.status == OutboxStatus.SENDING.value,
+                        Outbox.claimed_by == self.worker,
+                    )
+                    .values(status=OutboxStatus.PENDING.value, claimed_by=None)
+                )
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("could not give back claimed outbox rows (%s): their lease will", exc)
+            return 0
+        n = int(res.rowcount)  # type: ignore[attr-defined]
+        if n:
+            log.info("gave back %d claimed outbox rows", n)
         return n
 
     async def claim(self, outbox_id: int, now: datetime) -> bool:
@@ -219,7 +247,9 @@ class Dispatcher:
                 )
                 text_id = msg.message_id
                 if files:  # recorded now, so a retry of a file does not resend the text
-                    await self._mark_part(outbox_id, None, msg.message_id)
+                    await self._settle(
+                        functools.partial(self._mark_part, outbox_id, None, msg.message_id)
+                    )
             for f in files:
                 if f.telegram_message_id is not None:
                     continue
@@ -239,15 +269,19 @@ class Dispatcher:
                         caption=f.caption,
                         rate_limit_args=NO_RETRY,
                     )
-                await self._mark_part(outbox_id, f.id, msg.message_id)
+                await self._settle(
+                    functools.partial(self._mark_part, outbox_id, f.id, msg.message_id)
+                )
         except RetryAfter as exc:
             stats.rate_limited += 1
             wait = retry_after_seconds(exc)
-            await self._reschedule(
-                outbox_id,
-                f"429: retry after {wait:g} s",
-                timedelta(seconds=wait),
-                count_attempt=False,
+            await self._settle(
+                lambda: self._reschedule(
+                    outbox_id,
+                    f"429: retry after {wait:g} s",
+                    timedelta(seconds=wait),
+                    count_attempt=False,
+                )
             )
             stats.retried += 1
             return
@@ -266,12 +300,17 @@ class Dispatcher:
                     )
                     stats.failed += 1
                 else:
-                    await self._reschedule(outbox_id, exc.message, backoff(row.attempts))
+                    error, delay = exc.message, backoff(row.attempts)
+                    await self._settle(lambda: self._reschedule(outbox_id, error, delay))
                     stats.retried += 1
             else:  # a malformed message: retrying cannot help, but the person is fine
                 await self._fail(outbox_id, exc.message)
                 stats.failed += 1
             return
+        await self._settle(lambda: self._mark_sent(outbox_id, text_id))
+        stats.sent += 1
+
+    async def _mark_sent(self, outbox_id: int, text_id: int | None) -> None:
         async with self.ctx.db.transaction() as s:
             await s.execute(
                 update(Outbox)
@@ -283,7 +322,28 @@ class Dispatcher:
                     telegram_message_id=text_id,
                 )
             )
-        stats.sent += 1
+
+    async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Record what Telegram said about a send, retrying while the database is away.
+
+        The message has gone (or was refused): forgetting that would send it again, so the
+        write is tried until the database answers, for at most the lease (after that the row
+        may be another worker's, and resending it is the outbox's at most one duplicate)."""
+        waited, tries = 0.0, 0
+        while True:
+            try:
+                await write()
+                if tries:
+                    self.ctx.db_outage.ok()
+                return
+            except Exception as exc:
+                if not unavailable(exc) or waited >= self.ctx.settings.outbox_lease_seconds:
+                    raise
+                self.ctx.db_outage.failed(exc)
+                tries += 1
+                pause = min(2.0 ** (tries - 1), SETTLE_MAX_PAUSE_SECONDS)
+                await self.ctx.clock.sleep(pause)
+                waited += pause
 
     async def _mark_part(self, outbox_id: int, file_id: int | None, message_id: int) -> None:
         async with self.ctx.db.transaction() as s:

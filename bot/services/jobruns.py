@@ -6,8 +6,10 @@ whether it succeeded.  The same write gives every other job of the queue that ha
 yet a row with its first due time, and drops the rows of jobs the queue no longer has, so
 the table is always the running bot's list of jobs.
 
-Recording never breaks a job: a write that fails (the database is down, say) is logged
-and dropped, and the job goes on.
+Recording never breaks a job: a write that fails is logged and dropped, and the job goes
+on.  While the database cannot be reached, a job's failure and its recording's are counted
+in the process's one database outage (``AppContext.db_outage``: a line when it begins, one
+when it ends), not logged each time; the next run tries again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from telegram.ext import Job
 
 from bot.logs import reason
 from bot.services.context import AppContext
+from bot.store.db import unavailable
 from bot.store.models import JobRun
 from bot.telegram.context import BotContext
 
@@ -40,10 +43,15 @@ def recorded(job: JobCallback) -> JobCallback:
     """``job``, writing each of its runs to ``job_run``."""
     warned: set[type[BaseException]] = set()
 
-    async def quietly(write: Coroutine[Any, Any, None]) -> None:
+    async def quietly(ctx: AppContext, write: Coroutine[Any, Any, None]) -> None:
         try:
             await write
+            if ctx.db_outage.ongoing:  # a write went through: the database is back
+                ctx.db_outage.ok()
         except Exception as exc:
+            if unavailable(exc):  # the database is away: one account of it for the process
+                ctx.db_outage.failed(exc)
+                return
             level = logging.DEBUG if type(exc) in warned else logging.WARNING
             warned.add(type(exc))
             log.log(level, "could not record a run of %s: %s", job.__name__, reason(exc))
@@ -54,13 +62,16 @@ def recorded(job: JobCallback) -> JobCallback:
         this = context.job
         name = this.name if this is not None and this.name else job.__name__
         others = [j for j in (context.job_queue.jobs() if context.job_queue else ()) if j.name]
-        await quietly(_started(ctx, name, this, others))
+        await quietly(ctx, _started(ctx, name, this, others))
         try:
             await job(context)
         except Exception as exc:
-            await quietly(_finished(ctx, name, error=reason(exc)))
+            if unavailable(exc):  # told once by the outage, tried again at the next run
+                ctx.db_outage.failed(exc)
+                return
+            await quietly(ctx, _finished(ctx, name, error=reason(exc)))
             raise
-        await quietly(_finished(ctx, name, error=None))
+        await quietly(ctx, _finished(ctx, name, error=None))
 
     return run
 

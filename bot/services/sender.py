@@ -26,12 +26,17 @@ from telegram.ext import ExtBot
 from bot.logs import reason
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
+from bot.store.db import unavailable as database_unavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
+#: A database that is away is asked again at least this often (it is cheap, and the
+#: backlog it leaves should start going out soon after it is back).
+DB_MAX_BACKOFF_SECONDS = 10.0
 MIN_IDLE_SECONDS = 0.05
-STOP_GRACE_SECONDS = 10.0
+#: How long a stop waits for the message in hand (a process must be gone within 10 s).
+STOP_GRACE_SECONDS = 7.0
 
 
 class Sender:
@@ -46,6 +51,7 @@ class Sender:
         self._remove: Any = None
         self._listener: AsyncConnection | None = None
         self.failures = 0
+        self.other_failures = 0  # failures that were not the database being away
         self.passes = 0
         self._stopping = False
 
@@ -80,6 +86,7 @@ class Sender:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
             self._task = None
+            await self.dispatcher.release()
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()
@@ -92,21 +99,30 @@ class Sender:
         while not self._stopping:
             self.wake.clear()
             try:
+                if self.failures:  # a claim the failure cut short goes back to pending
+                    await self.dispatcher.recover()
                 stats = await self.dispatcher.run(
                     interrupt=self.wake, recover=False, stopping=self.stopping
                 )
                 idle = await self._idle_for()
             except Exception as exc:
                 self.failures += 1
-                if self.failures == 1:
-                    log.warning("sender: delivery stopped (%s); retrying", reason(exc))
+                idle = min(2.0 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
+                if database_unavailable(exc):  # one account of it for the whole process
+                    self.ctx.db_outage.failed(exc)
+                    idle = min(idle, DB_MAX_BACKOFF_SECONDS)
                 else:
-                    log.debug("sender: still failing (%d): %s", self.failures, reason(exc))
-                idle = min(2.0**self.failures, MAX_BACKOFF_SECONDS)
+                    self.other_failures += 1
+                    level = logging.WARNING if self.other_failures == 1 else logging.DEBUG
+                    log.log(level, "sender: delivery stopped (%s); retrying", reason(exc))
             else:
-                if self.failures:
-                    log.warning("sender: delivery resumed after %d failed tries", self.failures)
-                    self.failures = 0
+                if self.ctx.db_outage.ongoing:
+                    self.ctx.db_outage.ok()
+                if self.other_failures:
+                    log.warning(
+                        "sender: delivery resumed after %d failed tries", self.other_failures
+                    )
+                self.failures = self.other_failures = 0
                 if stats.claimed:
                     log.info("dispatch: %s", stats)
             self.passes += 1

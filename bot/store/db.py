@@ -33,7 +33,9 @@ def _sqlite_file(url: str) -> Path | None:
 
 def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and write-locking transactions."""
-    kwargs: dict[str, Any] = {"echo": echo}
+    # a pooled connection that died (the server restarted, an outage ended its backend) is
+    # noticed and replaced before use, instead of failing the next unit of work
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         path = _sqlite_file(url)
         if path is not None:
@@ -85,6 +87,39 @@ async def mark_outbox_queued(session: AsyncSession) -> None:
     session.info[_OUTBOX_QUEUED] = True
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
+#: SQLSTATE classes that say the server cannot serve this connection now: connection
+#: exceptions, invalid authorization (a login refused), insufficient resources, operator
+#: intervention (a terminated backend, a shutdown).
+_UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or used *now* (worth retrying:
+    the server is down, refuses the login, ended the connection, or SQLite is locked), as
+    opposed to a mistake in what was asked."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    for cause in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str) and state[:2] in _UNAVAILABLE_SQLSTATES:
+            return True
+        if isinstance(cause, OSError | TimeoutError):
+            return True
+        if cause is not None and type(cause).__name__ in (
+            "ConnectionDoesNotExistError",
+            "InternalClientError",  # "cannot switch to state …": the connection broke mid-use
+        ):
+            return True
+    return False
 
 
 class Database:
