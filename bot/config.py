@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     tick_seconds: int = Field(default=30, ge=1, le=60)
     dispatch_batch: int = Field(default=50, ge=1, le=1000)
     outbox_lease_seconds: int = Field(default=300, ge=0)
-    outbox_max_attempts: int = Field(default=8, ge=1)
+    # a transient failure (network, timeout, 5xx) is retried until it goes through, backing
+    # off 5 s, 10 s, 20 s … up to this; it never makes a message give up
+    outbox_retry_max_seconds: int = Field(default=300, ge=5)
     # a sender's name in its claims.  The default is unique to the process (host, pid and a
     # random part), so two processes never take each other's claims; what a killed one left
     # in flight comes back when its lease ends.  Set a stable id per service (one each) and

@@ -9,8 +9,9 @@ and ``retry_after`` pauses cost no real time; held requests do (the client's rea
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -74,3 +75,32 @@ async def test_a_wave_through_random_faults_arrives_exactly_once(
     twice = {chat: n - 1 for chat, n in got.items() if n > 1}
     assert all(extra <= lost[chat] for chat, extra in twice.items()), (twice, lost)
     assert sum(twice.values()) <= faults["lost"]
+
+
+async def test_a_long_telegram_outage_never_gives_a_message_up(
+    sqlite_db: Database, emulator: BotApiEmulator
+) -> None:
+    """60 minutes of 500s and dropped connections (issue 15): the message is retried, at most
+    5 minutes apart, and arrives when Telegram is back; nothing is failed for good."""
+    w = await staff_world(sqlite_db)
+    wave = Wave(w)
+    await wave.add(3)
+    emulator.random_faults(1.0, kinds=("500", "drop"), seed=15)
+    async with running_app(w, emulator) as app:
+        dispatcher = Dispatcher(w.ctx, app.bot)
+        started = w.clock.now()
+        tries: list[datetime] = []
+        while w.clock.now() - started < timedelta(minutes=60):
+            await dispatcher.run()
+            tries.append(w.clock.now())
+            due = await next_due(sqlite_db)
+            assert due is not None  # still pending, never failed
+            w.clock.set(max(due, w.clock.now()))
+        assert await outcome(sqlite_db) == Counter({"pending": 3})
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(tries)]
+        assert max(gaps) <= 300 and len(tries) > 12  # backed off, up to the 5-minute cap
+        emulator.random_faults(0)  # Telegram is back
+        w.clock.set(max(await next_due(sqlite_db) or w.clock.now(), w.clock.now()))
+        await dispatcher.run()
+    assert await outcome(sqlite_db) == Counter({"sent": 3})
+    assert arrivals(emulator, wave.chats) == Counter(dict.fromkeys(wave.chats, 1))

@@ -68,9 +68,9 @@ class DispatchStats:
     lost_claims: int = 0
 
 
-def backoff(attempts: int) -> timedelta:
-    """5 s, 10 s, 20 s … capped at an hour."""
-    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
+def backoff(attempts: int, cap_seconds: float = 300) -> timedelta:
+    """5 s, 10 s, 20 s … capped (``OUTBOX_RETRY_MAX_SECONDS``, 5 minutes)."""
+    return timedelta(seconds=min(5 * 2 ** min(max(attempts - 1, 0), 30), cap_seconds))
 
 
 def is_permanent_chat_error(exc: TelegramError) -> bool:
@@ -294,15 +294,11 @@ class Dispatcher:
                 await self._permanent(row, exc)
                 stats.failed += 1
             elif isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-                if row.attempts >= self.ctx.settings.outbox_max_attempts:
-                    await self._fail(
-                        outbox_id, f"gave up after {row.attempts} attempts: {exc.message}"
-                    )
-                    stats.failed += 1
-                else:
-                    error, delay = exc.message, backoff(row.attempts)
-                    await self._settle(lambda: self._reschedule(outbox_id, error, delay))
-                    stats.retried += 1
+                # transient (network, timeout, 5xx): never given up by count, only delayed
+                cap = self.ctx.settings.outbox_retry_max_seconds
+                error, delay = exc.message, backoff(row.attempts, cap)
+                await self._settle(lambda: self._reschedule(outbox_id, error, delay))
+                stats.retried += 1
             else:  # a malformed message: retrying cannot help, but the person is fine
                 await self._fail(outbox_id, exc.message)
                 stats.failed += 1
