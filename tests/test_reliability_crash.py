@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 
 import pytest
@@ -60,3 +60,30 @@ async def test_kill_9_at_random_moments_loses_nothing(db: Database, tmp_path: Pa
     assert duplicates <= KILLS, f"{duplicates} duplicates for {KILLS} kills"
     for proc in killed:
         assert "Traceback" not in proc.log(), proc.log()[-3000:]
+
+
+@pytest.mark.slow
+async def test_two_processes_with_default_ids_never_take_each_others_claims(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Issue 15: two senders with default settings on one host.  The second starts while the
+    first holds a send in flight; its recovery of "rows left in flight" must not take that
+    row (the first is alive), so nothing arrives twice."""
+    w = await staff_world(sqlite_db, start=real_now())
+    wave = Wave(w)
+    await wave.add(30)
+    target = Target.of(sqlite_db)
+    with BotApiEmulator() as emu:
+        emu.fail_next("slow", method="sendMessage", delay=4.0)  # the first send stays in flight
+        first = BotProcess.start("dispatch", target, emu, "--idle", "0.2", log_dir=tmp_path,
+                                 REQUEST_TIMEOUT_SECONDS="10", RATE_GLOBAL_PER_SECOND="5")  # fmt: skip
+        with first:
+            await asyncio.to_thread(emu.wait_held, 1, 60)
+            second = BotProcess.start("dispatch", target, emu, "--idle", "0.2", log_dir=tmp_path,
+                                      REQUEST_TIMEOUT_SECONDS="10")  # fmt: skip
+            with second:
+                await wave.wait_delivered(emu, within=90)
+                assert first.stop() == 0 and second.stop() == 0
+        got = arrivals(emu, wave.chats)
+    assert "recovered" not in second.log(), second.log()[-3000:]
+    assert got == Counter(dict.fromkeys(wave.chats, 1))
