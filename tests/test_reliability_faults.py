@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import FakeClock
 from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
 from bot.store.models import Outbox, OutboxStatus
@@ -103,4 +104,39 @@ async def test_a_long_telegram_outage_never_gives_a_message_up(
         w.clock.set(max(await next_due(sqlite_db) or w.clock.now(), w.clock.now()))
         await dispatcher.run()
     assert await outcome(sqlite_db) == Counter({"sent": 3})
+    assert arrivals(emulator, wave.chats) == Counter(dict.fromkeys(wave.chats, 1))
+
+
+class WatchingClock(FakeClock):
+    """A fake clock that notes, at every wait of a second or more, how many rows are claimed."""
+
+    def __init__(self, start: datetime, db: Database) -> None:
+        super().__init__(start)
+        self.db = db
+        self.waits: list[tuple[float, int]] = []
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds >= 1:
+            self.waits.append((seconds, (await outcome(self.db))["sending"]))
+        await super().sleep(seconds)
+
+
+async def test_a_retry_after_longer_than_the_lease_is_waited_with_no_claim_held(
+    sqlite_db: Database, emulator: BotApiEmulator
+) -> None:
+    """Issue 15: a 429 asks for 400 s, longer than the 300 s lease.  The sender waits it out
+    before it claims the next row, so no other worker could take a claimed row meanwhile."""
+    w = await staff_world(sqlite_db)
+    clock = WatchingClock(w.clock.now(), sqlite_db)
+    w.clock = w.ctx.clock = clock
+    wave = Wave(w)
+    await wave.add(3)
+    emulator.fail_next("429", method="sendMessage", retry_after=400)
+    async with running_app(w, emulator) as app:
+        dispatcher = Dispatcher(w.ctx, app.bot)
+        while (due := await next_due(sqlite_db)) is not None:
+            clock.set(max(due, clock.now()))
+            await dispatcher.run()
+    assert sum(s for s, _ in clock.waits) >= 399  # the pause was honoured
+    assert all(claimed == 0 for _, claimed in clock.waits), clock.waits
     assert arrivals(emulator, wave.chats) == Counter(dict.fromkeys(wave.chats, 1))

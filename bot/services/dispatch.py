@@ -41,7 +41,7 @@ from bot.services.context import AppContext
 from bot.services.unreachable import tell_head
 from bot.store.db import unavailable
 from bot.store.models import OrgRole, Outbox, OutboxFile
-from bot.telegram.ratelimit import retry_after_seconds
+from bot.telegram.ratelimit import TelegramRateLimiter, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -206,11 +206,26 @@ class Dispatcher:
                     return stats
                 if interrupt is not None and interrupt.is_set():
                     break
+                if not await self._wait_out_pause(stopping):
+                    return stats
                 if not await self.claim(outbox_id, clock.now()):
                     stats.lost_claims += 1
                     continue
                 stats.claimed += 1
                 await self.deliver(outbox_id, stats)
+
+    async def _wait_out_pause(self, stopping: Callable[[], bool] | None) -> bool:
+        """While a 429 pauses every send, wait *before* claiming the next row: a claim held
+        through a ``retry_after`` longer than the lease would let another worker send the
+        same row.  Returns False when a stop came meanwhile."""
+        limiter = self.bot.rate_limiter
+        if not isinstance(limiter, TelegramRateLimiter):
+            return True
+        while (pause := limiter.limiter.paused_for()) > 0:
+            if stopping is not None and stopping():
+                return False
+            await self.ctx.clock.sleep(min(pause, 1.0))
+        return True
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending row becomes due (None: nothing pending)."""
