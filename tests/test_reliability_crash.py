@@ -26,6 +26,7 @@ KILLS = 10
 
 
 @pytest.mark.slow
+@pytest.mark.postgres  # processes sharing one database: on both
 async def test_kill_9_at_random_moments_loses_nothing(db: Database, tmp_path: Path) -> None:
     w = await staff_world(db, start=real_now())  # the processes run on the real clock
     await materialise(w.ctx, w.clock.now())  # so that each `run` starts quickly
