@@ -70,6 +70,7 @@ async def ride_out(
         began = [line for line in logged.splitlines() if "database unreachable" in line]
         ended = [line for line in logged.splitlines() if "database reachable again" in line]
         assert len(began) == len(ended) <= 1, logged[-3000:]  # once, if at all
+        assert "still unreachable" not in logged, logged[-3000:]  # and nothing in between
         if told:
             assert len(began) == 1, logged[-3000:]  # told
     assert codes == (0, 0)

@@ -1,5 +1,6 @@
 """Outages told in a few lines: one when a service stops answering, a counter while it stays
-away, one when it is back — never a traceback per failed try.
+away (at most every 5 minutes, however many parts of the process keep trying), one when
+it is back — never a traceback per failed try.
 
 :class:`Outage` keeps the count; :class:`WatchedRequest` is the ``HTTPXRequest`` of the
 ``getUpdates`` loop, which ends the outage at the first answer; PTB's polling loop calls
@@ -18,17 +19,19 @@ from bot.logs import reason
 
 log = logging.getLogger(__name__)
 
-#: While a service stays away, one line every this many failed tries.
-COUNT_EVERY = 20
+#: While a service stays away, one line at most this often (however many parts of the
+#: process keep trying), saying for how long and how many tries.
+TELL_EVERY_SECONDS = 300.0
 
 
 class Outage:
-    def __init__(self, what: str, *, count_every: int = COUNT_EVERY) -> None:
+    def __init__(self, what: str, *, tell_every: float = TELL_EVERY_SECONDS) -> None:
         self.what = what
-        self.count_every = count_every
+        self.tell_every = tell_every
         self.failures = 0
         self.outages = 0
         self._since = 0.0
+        self._told = 0.0
 
     @property
     def ongoing(self) -> bool:
@@ -38,10 +41,16 @@ class Outage:
         self.failures += 1
         if self.failures == 1:
             self.outages += 1
-            self._since = time.monotonic()
+            self._since = self._told = time.monotonic()
             log.warning("%s unreachable (%s); retrying", self.what, reason(exc))
-        elif self.failures % self.count_every == 0:
-            log.warning("%s still unreachable: %d failed tries", self.what, self.failures)
+        elif time.monotonic() - self._told >= self.tell_every:
+            self._told = time.monotonic()
+            log.warning(
+                "%s still unreachable after %.0f s: %d failed tries",
+                self.what,
+                self._told - self._since,
+                self.failures,
+            )
         else:
             log.debug("%s still unreachable (%d): %s", self.what, self.failures, reason(exc))
 
