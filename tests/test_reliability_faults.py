@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.domain import OutboxStatus
 from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
-from bot.store.models import Outbox, OutboxStatus
+from bot.store.models import Outbox
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import arrivals
 from tests.support.telegram import running_app

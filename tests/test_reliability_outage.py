@@ -60,7 +60,7 @@ async def ride_out(
             await wave.wait_delivered(emu, within=120)
             if told:  # and each says when it is over
                 for proc in (run, dispatch):
-                    await until(lambda p=proc: "database reachable again" in p.log(), 60, "the end")  # type: ignore[misc]
+                    await until(lambda p=proc: "database reachable again" in p.log(), 60, "the end")
             assert run.alive and dispatch.alive
             codes = run.stop(signal.SIGTERM), dispatch.stop(signal.SIGTERM)
         got = arrivals(emu, wave.chats)

@@ -17,9 +17,10 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -60,22 +61,22 @@ class BotRole:
             await admin.dispose()
         return role
 
-    async def _run(self, *sqls: str) -> list[object]:
+    async def _run(self, *sqls: str) -> list[list[Any]]:
         admin = _admin()
-        out: list[object] = []
+        out: list[list[Any]] = []
         try:
             async with admin.engine.begin() as conn:
                 for sql in sqls:
                     result = await conn.execute(text(sql), {"role": self.name})
-                    out.append(result.all() if result.returns_rows else [])
+                    out.append(list(result.all()) if result.returns_rows else [])
         finally:
             await admin.dispose()
         return out
 
     async def backends(self) -> int:
         """How many server connections the role has now."""
-        [[(n,)]] = await self._run("SELECT count(*) FROM pg_stat_activity WHERE usename = :role")
-        return int(n)  # type: ignore[call-overload]
+        [rows] = await self._run("SELECT count(*) FROM pg_stat_activity WHERE usename = :role")
+        return int(rows[0][0])
 
     async def refuse(self) -> None:
         """From now on the server refuses the role, and its open connections are ended."""
@@ -88,7 +89,7 @@ class BotRole:
         await self._run(f'ALTER ROLE "{self.name}" LOGIN')
 
     @contextlib.asynccontextmanager
-    async def outage(self) -> object:
+    async def outage(self) -> AsyncIterator[BotRole]:
         """Refused inside the block, admitted again after it."""
         await self.refuse()
         try:

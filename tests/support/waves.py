@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.domain import OutboxStatus
 from bot.services.outbox import enqueue
-from bot.store.models import Outbox, OutboxStatus
+from bot.store.models import Outbox
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import arrivals
 from tests.support.world import World
