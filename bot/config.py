@@ -116,6 +116,24 @@ class Settings(BaseSettings):
     oit_window: DueDate = DueDate(month=3, day=1)
     upcoming_days: int = Field(default=14, ge=1, le=90)
 
+    # evidence link checks (bot.links): at publish time, weekly, daily 1 Feb–30 Apr
+    link_check_on_publish: bool = Field(
+        default=True, description="check an evidence URL before the publisher is thanked"
+    )
+    link_check_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    link_check_max_bytes: int = Field(default=5_000_000, ge=1024)
+    link_check_per_host_per_second: float = Field(default=1.0, gt=0, le=1)
+    link_check_interval_seconds: int = Field(
+        default=900, ge=60, description="how often the job looks for links due a check"
+    )
+    link_check_hour: int = Field(default=6, ge=0, le=23, description="local hour of the checks")
+    link_check_contact: str = Field(
+        default="", description="a URL or address for site owners, in the User-Agent"
+    )
+    # tests only: connect to loopback addresses; host names' addresses instead of DNS
+    link_check_allow_loopback: bool = False
+    link_check_hosts: dict[str, str] = Field(default_factory=dict)
+
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:

@@ -31,6 +31,9 @@ def test_settings(**overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "bot_token": "123456:TEST",
         "database_url": "sqlite+aiosqlite:///:memory:",
+        # no internet in tests: the link tests turn the publish-time check on, against
+        # their local web site (tests/support/websites.py)
+        "link_check_on_publish": False,
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)
