@@ -13,6 +13,7 @@ from bot.reports import run_due_reports
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.jobruns import recorded
+from bot.services.links import check_due_links
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
 from bot.telegram.context import BotContext
@@ -69,6 +70,17 @@ async def reports_job(context: BotContext) -> None:
         log.info("reports: %d messages queued", queued)
 
 
+@recorded
+async def link_check_job(context: BotContext) -> None:
+    """Check the evidence links that are due (weekly; daily 1 Feb–30 Apr); alerts go out
+    with the next tick."""
+    ctx = context.ctx
+    budget = ctx.settings.link_check_interval_seconds * 0.8
+    checked = await check_due_links(ctx, ctx.clock.now(), budget_seconds=budget)
+    if checked:
+        log.info("links: %d checked", checked)
+
+
 def register_jobs(app: Application[Any, Any, Any, Any, Any, Any], ctx: AppContext) -> None:
     """The bot's periodic jobs: README's "Jobs" table lists the same ones (a test holds it)."""
     jq = app.job_queue
@@ -81,4 +93,11 @@ def register_jobs(app: Application[Any, Any, Any, Any, Any, Any], ctx: AppContex
     jq.run_repeating(reports_job, interval=every, first=3, name="reports", job_kwargs=JOB_KWARGS)
     jq.run_daily(
         materialise_job, time=time(0, 30, tzinfo=ctx.tz), name="materialise", job_kwargs=JOB_KWARGS
+    )
+    jq.run_repeating(
+        link_check_job,
+        interval=ctx.settings.link_check_interval_seconds,
+        first=60,
+        name="link_check",
+        job_kwargs=JOB_KWARGS,
     )

@@ -59,6 +59,22 @@ class StageCall:
         return self.act.value, str(self.occurrence_id), self.stage.value
 
 
+class LinkAct(StrEnum):
+    """A press under a publish-time link warning: check the URL again, or keep it."""
+
+    RETRY = "lr"
+    KEEP = "lk"
+
+
+@dataclass(frozen=True)
+class LinkCall:
+    act: LinkAct
+    occurrence_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return self.act.value, str(self.occurrence_id)
+
+
 @dataclass(frozen=True)
 class MyList:
     """ "My list": the presser's own open stages."""
@@ -125,7 +141,17 @@ class LinkGroup:
         return "lg", self.role
 
 
-Callback = StageCall | MyList | Language | ReportChange | Invite | Assign | Deactivate | LinkGroup
+Callback = (
+    StageCall
+    | LinkCall
+    | MyList
+    | Language
+    | ReportChange
+    | Invite
+    | Assign
+    | Deactivate
+    | LinkGroup
+)
 
 _ID = r"[0-9]{1,18}"
 _ROLE = r"[a-z][a-z0-9_]{0,63}"
@@ -140,11 +166,19 @@ def _stage_call(act: StageAct) -> Callable[[re.Match[str]], Callback]:
     return lambda m: StageCall(act, int(m[1]), Stage(m[2]))
 
 
+def _link_call(act: LinkAct) -> Callable[[re.Match[str]], Callback]:
+    return lambda m: LinkCall(act, int(m[0]))
+
+
 # tag → (the kind of value, the fields after the tag, the value they make)
 _GRAMMAR: dict[str, tuple[type[Callback], str, Callable[[re.Match[str]], Callback]]] = {
     **{
         act.value: (StageCall, rf"({_ID}):({'|'.join(Stage)})", _stage_call(act))
         for act in StageAct
+    },
+    **{
+        act.value: (LinkCall, _ID, _link_call(act))
+        for act in LinkAct
     },
     "l": (MyList, "mine", lambda m: MyList()),
     "lang": (Language, "|".join(LANGUAGES), lambda m: Language(m[0])),

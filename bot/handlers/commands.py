@@ -40,6 +40,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     buttons: list[tuple[type[cb.Callback], PTBHandler]] = [
         (cb.StageCall, staff.button),
         (cb.MyList, staff.my_list_button),
+        (cb.LinkCall, staff.link_button),
         (cb.Language, staff.lang_button),
         (cb.ReportChange, staff.changed_button),
         (cb.Invite, admin.invite_button),

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import ForceReply, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 
 from bot.domain.callbacks import BadCallback, Callback, decode
@@ -194,8 +194,23 @@ class Turn:
         return value
 
     def show(self, outcome: Outcome) -> None:
-        """Render a service's outcome: a question waits for free text; refusals pop up."""
+        """Render a service's outcome: a question waits for free text; refusals pop up.
+        An outcome whose work goes on after the commit (``then``) is shown when it ends."""
+        if outcome.then is not None:
+            then = outcome.then
+
+            async def finish() -> None:
+                self.show(await then())
+
+            self.after_commit(finish)
+            return
         text = render_outcome(self.fmt, self.ctx, outcome)
+        if outcome.buttons:
+            rows = [
+                [InlineKeyboardButton(self.fmt.t(k), callback_data=d)] for k, d in outcome.buttons
+            ]
+            self.say(text, InlineKeyboardMarkup(rows))
+            return
         if outcome.prompt:
             self.say(
                 text, ForceReply(selective=True, input_field_placeholder=outcome.params.get("code"))

@@ -13,7 +13,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.catalogue.schema import Catalogue
 from bot.domain import OccStatus, Stage, TaskLine, code_key
-from bot.domain.callbacks import Language, MyList, ReportChange, StageAct, StageCall, encode
+from bot.domain.callbacks import (
+    Language,
+    LinkAct,
+    LinkCall,
+    MyList,
+    ReportChange,
+    StageAct,
+    StageCall,
+    encode,
+)
 from bot.domain.enums import WITH_NOTE
 from bot.domain.fiscal import fiscal_year, fy_month_date
 from bot.domain.thai import format_month, normalise_digits
@@ -26,6 +35,7 @@ from bot.handlers.common import (
     when_text,
 )
 from bot.handlers.menus import refresh_menu
+from bot.services import linkpublish
 from bot.services.access import is_head
 from bot.services.chain import URL_RE, Chain
 from bot.services.org import catalogue_for
@@ -248,6 +258,17 @@ async def _press(chain: Chain, call: StageCall) -> Outcome:
     if act in (StageAct.CURRENT, StageAct.UPDATED) and stage is Stage.CONFIRM:
         return await chain.confirm(occ_id, updated=act is StageAct.UPDATED)
     return Outcome(False, "act.not_found")
+
+
+@handler()
+async def link_button(turn: Turn, context: Context) -> None:
+    """ "Check again" / "keep this link" under a publish-time link warning."""
+    pressed = turn.pressed(LinkCall)
+    if pressed is None:
+        return
+    chain = Chain(turn.session, turn.ctx, turn.person, turn.now)
+    act = linkpublish.retry if pressed.act is LinkAct.RETRY else linkpublish.keep
+    turn.show(await act(chain, pressed.occurrence_id))
 
 
 @handler()

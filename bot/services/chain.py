@@ -13,6 +13,7 @@ Beside it: :mod:`bot.services.changes` (a reported change opens an occurrence),
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from typing import Any
@@ -260,7 +261,12 @@ class Chain:
             follow_up=await self.own_follow_up(occ),
         )
 
-    async def publish(self, occ_id: int, url_text: str) -> Outcome:
+    async def publish(
+        self, occ_id: int, url_text: str, *, checked: bool = False, kept: bool = False
+    ) -> Outcome:
+        """Record the evidence URL.  With link checks on, a URL is first checked (after this
+        unit of work, see :mod:`bot.services.linkpublish`): ``checked`` once it was found
+        live, ``kept`` when the publisher keeps a link that failed its check."""
         occ, err = await self.load(occ_id, Stage.PUBLISH)
         if err:
             return err
@@ -274,9 +280,18 @@ class Chain:
             }
             return await self._ask(occ, "url", "ask.bad_url", params, ok=False)
         url = check.url
-        if not await self._move(occ, None, Action.PUBLISH, url=url):
+        if self.ctx.settings.link_check_on_publish and not (checked or kept):
+            from bot.services.linkpublish import check_then_publish
+
+            return Outcome(
+                True, "link.checking", {"code": occ.code, "url": url}, occ,
+                then=functools.partial(check_then_publish, self.ctx, self.actor.id, occ.id, url),
+            )  # fmt: skip
+        note = "link_kept" if kept else None
+        if not await self._move(occ, None, Action.PUBLISH, url=url, note=note):
             return await self._lost_race(occ_id, Stage.PUBLISH)
-        return Outcome(True, "act.published", {"code": occ.code, "url": url}, occ)
+        key = "act.published_kept" if kept else "act.published"
+        return Outcome(True, key, {"code": occ.code, "url": url}, occ)
 
     async def send_back(self, occ_id: int, reason: str | None) -> Outcome:
         occ, err = await self.load(occ_id, Stage.COLLECT)

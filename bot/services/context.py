@@ -6,6 +6,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.catalogue.loader import load_catalogue, parse_catalogue
@@ -17,6 +18,9 @@ from bot.schedule.policy import SchedulePolicy
 from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
 from bot.store.db import Database
 from bot.telegram.outage import Outage
+
+if TYPE_CHECKING:
+    from bot.links.fetch import HostPacer
 
 OFFICE_CALENDARS = 512  # offices' own calendars kept built (the rest are rebuilt when needed)
 
@@ -35,6 +39,16 @@ class AppContext:
         default_factory=OrderedDict
     )
     _holiday_rules: HolidayRules | None = None
+    _link_pacer: HostPacer | None = None
+
+    @property
+    def link_pacer(self) -> HostPacer:
+        """One pace per web site for every link check of this process (bot.links.fetch)."""
+        if self._link_pacer is None:
+            from bot.links.fetch import HostPacer
+
+            self._link_pacer = HostPacer(self.clock, self.settings.link_check_per_host_per_second)
+        return self._link_pacer
 
     @property
     def tz(self) -> ZoneInfo:

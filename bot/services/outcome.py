@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,3 +20,8 @@ class Outcome:
     occurrence: Occurrence | None = None
     prompt: str | None = None  # the bot must now ask for: "reason_back" | "reason_na" | "url"
     follow_up: list[TaskLine] = field(default_factory=list)  # the actor's own next stage, if any
+    # buttons of the reply: (text key, callback data)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    # the rest of the work needs the network: run after this unit of work has committed,
+    # outside any transaction; its outcome is the reply (a publish-time link check)
+    then: Callable[[], Awaitable[Outcome]] | None = None

@@ -17,7 +17,13 @@ PROMPT_TTL_HOURS = 24
 
 
 async def set_prompt(
-    session: AsyncSession, person: Person, action: str, occ: Occurrence, now: datetime
+    session: AsyncSession,
+    person: Person,
+    action: str,
+    occ: Occurrence,
+    now: datetime,
+    *,
+    url: str | None = None,
 ) -> None:
     existing = await session.get(PendingPrompt, person.id)
     if existing is not None:
@@ -32,6 +38,7 @@ async def set_prompt(
             version=occ.version,
             created_at=now,
             expires_at=now + timedelta(hours=PROMPT_TTL_HOURS),
+            url=url,
         )
     )
 
