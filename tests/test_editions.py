@@ -28,6 +28,7 @@ from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import CatalogueVersion, Occurrence, Organisation, StageEvent
 from tests.support.world import World, staff_world
+from tests.test_reports_history import live_check
 
 pytestmark = pytest.mark.postgres  # catalogue versions and their migration
 
@@ -96,6 +97,7 @@ async def publish_o10(w: World, fy: int, url: str) -> int:
             assert (await Chain(s, w.ctx, w.people["admin"], w.clock.now()).done(occ.id, stage)).ok
     async with w.ctx.db.transaction() as s:
         assert (await Chain(s, w.ctx, w.people["admin"], w.clock.now()).publish(occ.id, url)).ok
+        await live_check(s, w, url, w.clock.now())
     return occ.id
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.schedule.fiscal import fiscal_year
 from sqlalchemy import select
 
 from bot.store.db import Database
@@ -26,7 +27,11 @@ async def at_publish(db: Database, w: World, *codes: str) -> dict[str, int]:
     async with db.transaction() as s:
         for code in codes:
             occ = await s.scalar(
-                select(Occurrence).where(Occurrence.code == code).order_by(Occurrence.due_date)
+                select(Occurrence)
+                .where(
+                    Occurrence.code == code, Occurrence.fiscal_year == fiscal_year(w.ctx.today())
+                )
+                .order_by(Occurrence.due_date)
             )
             assert occ is not None
             occ.stage, occ.current_role, occ.current_due = (
@@ -34,6 +39,7 @@ async def at_publish(db: Database, w: World, *codes: str) -> dict[str, int]:
                 "admin_officer",
                 occ.publish_due,
             )
+            occ.status = "open"
             ids[code] = occ.id
     return ids
 
@@ -41,7 +47,7 @@ async def at_publish(db: Database, w: World, *codes: str) -> dict[str, int]:
 @asynccontextmanager
 async def office(db: Database, **extra: Any) -> AsyncIterator[tuple[World, Website, Harness]]:
     with running_website() as site:
-        w = await chat_world(db, **site.settings(), link_check_on_publish=True, **extra)
+        w = await chat_world(db, **{**site.settings(), "link_check_on_publish": True, **extra})
         with BotApiEmulator(clock=w.clock.monotonic) as emu:
             async with chat_harness(w, emu) as h:
                 yield w, site, h

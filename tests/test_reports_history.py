@@ -19,6 +19,7 @@ What happens (Bangkok time):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +27,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.links.fetch import Fetched
 from bot.services.chain import Chain
+from bot.services.links import record_check
 from bot.services.materialise import materialise
 from bot.services.outcome import Outcome
 from bot.store.db import Database
@@ -89,6 +93,12 @@ PLAN: list[tuple[datetime, str, Step]] = [
 ]  # fmt: skip
 
 
+async def live_check(s: AsyncSession, w: World, url: str, when: datetime) -> None:
+    """What the publish-time check records for a page that opens (no internet in tests)."""
+    page = Fetched(url, None, 200, url, "text/html", 1200, hashlib.sha256(url.encode()).hexdigest())
+    await record_check(s, w.ctx, w.org.id, page, when, "publish")
+
+
 @dataclass
 class History:
     world: World
@@ -122,6 +132,8 @@ class History:
             w.clock.set(when)
             async with w.ctx.db.transaction() as s:
                 out = await step(Chain(s, w.ctx, w.people[who], when), self)
+                if out.key == "act.published":  # its link, checked live as it was published
+                    await live_check(s, w, out.params["url"], when)
             assert out.ok, (when, who, out.key, out.params)
             self.outcomes.append(out)
             self.done += 1

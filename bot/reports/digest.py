@@ -19,6 +19,8 @@ MAX_LINES = 10  # per list
 MAX_CODES = 24  # per readiness reason
 
 READY_ORDER = (
+    ReadyState.LINK_DEAD,
+    ReadyState.LINK_UNCHECKED,
     ReadyState.OVERDUE,
     ReadyState.CONFIRM_OVERDUE,
     ReadyState.NO_URL,
@@ -52,6 +54,7 @@ def render_digest(fmt: Fmt, data: DigestData) -> str:
         fmt.t("digest.header", org=data.org_name, fy=fmt.num(data.fy), date=fmt.date(data.today)),
         *_progress(fmt, data),
         *_readiness(fmt, data),
+        *_repair_lines(fmt, data),
         *_overdue(fmt, data),
         *_upcoming(fmt, data),
         *_changes(fmt, data),
@@ -100,6 +103,27 @@ def _readiness(fmt: Fmt, data: DigestData) -> list[str]:
             if state in missing
         ]
     return lines
+
+
+def _repair_lines(fmt: Fmt, data: DigestData) -> list[str]:
+    """Evidence to repair: current links whose last check failed, with why and since when."""
+    if not data.repair:
+        return []
+    lines = ["", fmt.t("digest.repair_header", n=fmt.num(len(data.repair)))]
+    return lines + more(
+        fmt,
+        [
+            fmt.t(
+                "digest.repair_line",
+                code=r.code,
+                period=fmt.period(r.period_key),
+                why=fmt.t(f"link.reason.{r.reason}", status=fmt.num(r.status or 0)),
+                since=_when(fmt, r.since, data),
+                url=r.url,
+            )
+            for r in data.repair
+        ],
+    )
 
 
 def _overdue(fmt: Fmt, data: DigestData) -> list[str]:

@@ -16,6 +16,7 @@ from bot.reports.readiness import Readiness, readiness
 from bot.reports.view import NO_ROLE, WEEKLY, OrgView, org_view
 from bot.services.audience import Recipient
 from bot.services.context import AppContext
+from bot.services.links import RepairLine, links_to_repair
 from bot.services.org import catalogue_for, current_catalogue
 from bot.services.views import Summary, summarise
 from bot.store.models import (
@@ -67,6 +68,7 @@ class DigestData:
     unreachable_people: list[UnreachablePerson]
     unreachable_roles: list[UnreachableRole]
     readiness: Readiness
+    repair: list[RepairLine]
     recipients: list[Recipient]
     tz: ZoneInfo
     upcoming_days: int
@@ -186,6 +188,7 @@ async def digest_data(
         unreachable_people=blocked,
         unreachable_roles=roles,
         readiness=ready,
+        repair=await links_to_repair(session, org_id),
         recipients=view.recipients(ctx.settings.default_language),
         tz=ctx.tz,
         upcoming_days=ctx.settings.upcoming_days,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -15,6 +15,7 @@ from bot.catalogue.schema import Catalogue
 from bot.domain import DueDate, FrequencyKind, OccStatus
 from bot.domain.fiscal import fiscal_year
 from bot.services.context import AppContext
+from bot.services.links import links_by_url
 from bot.store.models import (
     CatalogueVersion,
     Occurrence,
@@ -32,6 +33,8 @@ class ReadyState(StrEnum):
     NO_URL = "no_url"
     CONFIRM_OVERDUE = "confirm_overdue"
     MISSING = "missing"
+    LINK_DEAD = "link_dead"
+    LINK_UNCHECKED = "link_unchecked"
 
     @property
     def ready(self) -> bool:
@@ -92,7 +95,11 @@ def _is_evidence(o: Occurrence) -> bool:
 
 
 def assess_readiness(
-    catalogue: Catalogue, occurrences: Iterable[Occurrence], today: date, window: date
+    catalogue: Catalogue,
+    occurrences: Iterable[Occurrence],
+    today: date,
+    window: date,
+    links: Mapping[str, str] | None = None,
 ) -> Readiness:
     """ITA readiness on ``today``: which of the catalogue's items could be shown to the
     OIT assessors now, from what is on record.
@@ -111,6 +118,10 @@ def assess_readiness(
       date.  Otherwise ``no_url`` or ``confirm_overdue`` / ``overdue``.
 
     Occurrences that were cancelled (withdrawn from the catalogue) are ignored.
+
+    With ``links`` (evidence URL → the state of its last check, see
+    :mod:`bot.services.links`), only live links count: a published item whose link is
+    dead is ``link_dead``, one whose link was never checked ``link_unchecked``.
     """
     by_code: dict[str, list[Occurrence]] = {}
     for o in occurrences:
@@ -120,10 +131,21 @@ def assess_readiness(
     for item in sorted(catalogue.items, key=lambda i: i.number):
         occs = sorted(by_code.get(item.code, []), key=lambda o: (o.due_date, o.period_start))
         if item.frequency.kind is FrequencyKind.ON_CHANGE:
-            out.items.append(_on_change_readiness(item.code, occs, today))
+            got = _on_change_readiness(item.code, occs, today)
         else:
-            out.items.append(_periodic_readiness(item.code, occs, today))
+            got = _periodic_readiness(item.code, occs, today)
+        out.items.append(_live_only(got, links))
     return out
+
+
+def _live_only(got: ItemReadiness, links: Mapping[str, str] | None) -> ItemReadiness:
+    if links is None or got.state is not ReadyState.PUBLISHED or got.url is None:
+        return got
+    state = links.get(got.url, "unchecked")
+    if state == "live":
+        return got
+    bad = ReadyState.LINK_DEAD if state == "dead" else ReadyState.LINK_UNCHECKED
+    return ItemReadiness(got.code, bad, got.url)
 
 
 def _periodic_readiness(code: str, occs: list[Occurrence], today: date) -> ItemReadiness:
@@ -185,4 +207,5 @@ async def readiness(
         )
     )
     window = next_oit_window(today, ctx.settings.oit_window)
-    return assess_readiness(catalogue, list(occs), today, window)
+    links = {url: link.state for url, link in (await links_by_url(session, org_id)).items()}
+    return assess_readiness(catalogue, list(occs), today, window, links)

@@ -217,7 +217,8 @@ async def tell_publishers(
             period=fmt.period(occ.covered_key),
             url=rec.link.url,
             why=fmt.t(
-                f"link.reason.{rec.link.reason or 'http'}", status=rec.link.http_status or ""
+                f"link.reason.{rec.link.reason or 'http'}",
+                status=fmt.num(rec.link.http_status or 0),
             ),
         )
         await enqueue(
@@ -231,3 +232,35 @@ async def tell_publishers(
             items=[occ.id],
             now=now,
         )
+
+
+@dataclass(frozen=True)
+class RepairLine:
+    """A current evidence link whose last check failed: for the head's digest."""
+
+    code: str
+    period_key: str
+    url: str
+    reason: str
+    status: int | None
+    since: datetime | None
+
+
+async def links_to_repair(session: AsyncSession, org_id: int) -> list[RepairLine]:
+    links = await links_by_url(session, org_id)
+    out = []
+    for (_, url), occs in (await current_links(session, org_id)).items():
+        link = links.get(url)
+        if link is None or link.state != "dead":
+            continue
+        for occ in occs:
+            out.append(
+                RepairLine(occ.code, occ.covered_key, url, link.reason or "http",
+                           link.http_status, link.broken_since)
+            )  # fmt: skip
+    return sorted(out, key=lambda r: (_code_key(r.code), r.period_key))
+
+
+def _code_key(code: str) -> tuple[str, int, int]:
+    head, _, tail = code[1:].partition(".")
+    return code[0], int(head) if head.isdigit() else 0, int(tail) if tail.isdigit() else 0
