@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.schedule.fiscal import fiscal_year
 from sqlalchemy import select
 
+from bot.domain.fiscal import fiscal_year
 from bot.store.db import Database
 from bot.store.models import EvidenceLink, LinkCheck, Occurrence, StageEvent
 from tests.support.botapi import BotApiEmulator
@@ -63,12 +63,17 @@ async def test_a_live_link_is_checked_then_the_publisher_is_thanked(db: Database
             ("HEAD", "/ita/o10"),
             ("GET", "/ita/o10"),
         ]
+        # /item shows the proof: first seen live, and the last check
+        item = text_of(await h.say(CLERK, "/item O10"))
+        assert url in item and "เห็นออนไลน์ครั้งแรก ๒๖ พ.ย. ๒๕๖๙ ๑๐:๐๐" in item, item
+        assert "ตรวจล่าสุด ๒๖ พ.ย. ๒๕๖๙ ๑๐:๐๐: เปิดได้" in item
     async with db.transaction() as s:
         occ = await s.get(Occurrence, ids["O10"])
         assert occ is not None and occ.status == "done" and occ.evidence_url == url
         link = await s.scalar(select(EvidenceLink).where(EvidenceLink.url == url))
         assert link is not None and link.state == "live" and link.http_status == 200
-        assert link.first_live_at == w.clock.now() and link.body_hash
+        assert link.first_live_at is not None and link.first_live_at <= w.clock.now()
+        assert link.body_hash
         [check] = await s.scalars(select(LinkCheck).where(LinkCheck.link_id == link.id))
         assert check.trigger == "publish" and check.live and check.body_hash == link.body_hash
 

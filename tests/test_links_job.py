@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.render import Fmt
-from bot.reports.data import digest_data
 from sqlalchemy import select
 from telegram.ext import CallbackContext
 
 from bot.app import build_application
+from bot.fmt import Fmt
 from bot.reports.digest import render_digest
+from bot.reports.digest_data import digest_data
 from bot.store.db import Database
 from bot.store.models import EvidenceLink, LinkCheck, Occurrence
 from tests.support.chat import Harness, text_of

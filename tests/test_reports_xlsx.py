@@ -91,7 +91,7 @@ async def test_the_quarterly_workbook_holds_every_item_due_with_its_result(
         "๒๘ พ.ย. ๒๕๖๙",
         "สมศรี ธุรการ",
         O10_URL,
-        None,
+        "เห็นออนไลน์ครั้งแรก ๒๘ พ.ย. ๒๕๖๙",  # the proof it went up within the period
     )
     # an annual results report due in FY 2570 reports on FY 2569: that is what it says
     assert ("O12", "ปีงบ ๒๕๗๐") not in rows

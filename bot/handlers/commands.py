@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.domain import callbacks as cb
 from bot.fmt import Fmt
-from bot.handlers import admin, head, reports, staff, start
+from bot.handlers import admin, head, items, reports, staff, start
 from bot.handlers.common import Context, PTBHandler
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("cancel", staff.cancel, filters=private))
     app.add_handler(CommandHandler("tasks", staff.tasks, filters=private))
     app.add_handler(CommandHandler("done", staff.done_command, filters=private))
-    app.add_handler(CommandHandler("item", staff.item, filters=private))
+    app.add_handler(CommandHandler("item", items.item, filters=private))
     app.add_handler(CommandHandler("changed", staff.changed, filters=private))
     app.add_handler(CommandHandler("status", head.status, filters=private))
     app.add_handler(CommandHandler("digest", reports.digest, filters=private))

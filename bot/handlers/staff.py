@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.catalogue.schema import Catalogue
-from bot.domain import OccStatus, Stage, TaskLine, code_key
+from bot.domain import Stage, TaskLine, code_key
 from bot.domain.callbacks import (
     Language,
     LinkAct,
@@ -23,30 +22,24 @@ from bot.domain.callbacks import (
     StageCall,
     encode,
 )
-from bot.domain.enums import WITH_NOTE
-from bot.domain.fiscal import fiscal_year, fy_month_date
-from bot.domain.thai import format_month, normalise_digits
+from bot.domain.thai import normalise_digits
 from bot.fmt import Fmt
 from bot.handlers.common import (
     Context,
     Turn,
     handler,
     markup,
-    when_text,
 )
 from bot.handlers.menus import refresh_menu
 from bot.services import linkpublish
 from bot.services.access import is_head
 from bot.services.chain import URL_RE, Chain
-from bot.services.org import catalogue_for
 from bot.services.outcome import Outcome
 from bot.services.prompts import answer_prompt, clear_prompt, take_prompt
 from bot.services.tasklist import render_reminders
 from bot.services.views import (
     TASK_HORIZON_DAYS,
-    ItemHistory,
     changeable_items,
-    item_history,
     my_tasks,
     open_stages,
 )
@@ -161,68 +154,6 @@ async def _my_list(turn: Turn, everything: bool) -> None:
 async def tasks(turn: Turn, context: Context) -> None:
     args = context.args or []
     await _my_list(turn, everything=bool(args) and args[0].lower() in ("all", "ทั้งหมด"))
-
-
-def render_item(turn: Turn, cat: Catalogue, code: str, fy: int, hist: ItemHistory) -> list[str]:
-    fmt = turn.fmt
-    names = {r.key: r.name for r in cat.roles}
-    it, act = cat.item(code), cat.activity(code)
-    if it is not None:
-        lines = [
-            fmt.t("item.header", code=code, title=it.title, freq=it.frequency.phrase,
-                  prepare=names[it.prepare], collect=names[it.collect], publish=names[it.publish])
-        ]  # fmt: skip
-    else:
-        assert act is not None
-        d = fy_month_date(fy, act.due.month, 1, act.due.fy_offset)
-        lines = [
-            fmt.t("item.header_activity", code=code, title=act.title, role=names[act.responsible],
-                  due=format_month(d.year, d.month, thai_digits=fmt.thai_digits), q=fmt.num(act.report_quarter))
-        ]  # fmt: skip
-    if not hist.occurrences:
-        lines += ["", fmt.t("item.none", code=code)]
-    for occ in hist.occurrences:
-        status = (
-            fmt.t("status.open", stage=fmt.stage(occ.stage))
-            if occ.status == OccStatus.OPEN
-            else fmt.t(f"status.{occ.status}")
-        )
-        lines += [
-            "",
-            fmt.t(
-                "item.occ",
-                period=fmt.period(occ.covered_key),
-                status=status,
-                due=fmt.date(occ.due_date),
-            ),
-        ]
-        if occ.evidence_url:
-            lines.append(fmt.t("item.url", url=occ.evidence_url))
-        for ev in hist.events.get(occ.id, []):
-            note = f" — {ev.note}" if ev.note and ev.action in WITH_NOTE else ""
-            if ev.evidence_url:
-                note = f" — {ev.evidence_url}"
-            who = ev.actor.name if ev.actor is not None else fmt.t("act.system")
-            lines.append(
-                fmt.t("item.event", when=when_text(fmt, ev.at, turn.ctx), name=who,
-                      action=fmt.t(f"action.{ev.action}"), note=note)
-            )  # fmt: skip
-    return lines
-
-
-@handler()
-async def item(turn: Turn, context: Context) -> None:
-    if not context.args:
-        turn.say(turn.t("item.usage"))
-        return
-    code = code_arg(context.args[0])
-    fy = fiscal_year(turn.today)
-    cat = await catalogue_for(turn.session, turn.ctx, turn.person.org_id, fy)
-    if cat is None or (cat.item(code) is None and cat.activity(code) is None):
-        turn.say(turn.t("item.unknown", code=code[:12], n=len(cat.items) if cat else 43))
-        return
-    hist = await item_history(turn.session, turn.person.org_id, code, fy, edition=cat.edition)
-    turn.say_lines(render_item(turn, cat, code, fy, hist))
 
 
 # -- acting on a stage: buttons, /done, replies, prompts ------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -17,9 +17,11 @@ from bot.domain.fiscal import Period, PeriodKey, fy_month_date
 from bot.domain.thai import BEYearError, normalise_digits
 from bot.reports.view import NO_ROLE, OrgView, org_view
 from bot.services.context import AppContext
+from bot.services.links import links_by_url
 from bot.services.org import Catalogues
 from bot.services.views import owner_role
 from bot.store.models import (
+    EvidenceLink,
     Occurrence,
     Person,
     StageEvent,
@@ -124,6 +126,7 @@ class ReportRow:
     evidence_url: str | None
     note: str | None
     holders: list[str]
+    first_live: date | None = None  # when its evidence URL was first seen live
 
 
 @dataclass
@@ -256,6 +259,7 @@ async def _report_rows(
     notes = await _na_notes(
         session, [o.id for o in occs if o.status == OccStatus.NOT_APPLICABLE.value]
     )
+    links = await links_by_url(session, view.org.id)
     rows: dict[int, ReportRow] = {}
     for o in occs:
         cat = await cats.of(o)
@@ -282,6 +286,7 @@ async def _report_rows(
             completed_on=o.completed_at.astimezone(ctx.tz).date() if o.completed_at else None,
             completed_by=names.get(o.completed_by) if o.completed_by else None,
             evidence_url=o.evidence_url,
+            first_live=_first_live(links, o.evidence_url, ctx),
             note=notes.get(o.id),
             holders=view.holder_names(o.current_role) if o.status == OccStatus.OPEN.value else [],
         )
@@ -312,6 +317,13 @@ def _activity_rows(
                 )
             )
     return activities
+
+
+def _first_live(links: Mapping[str, EvidenceLink], url: str | None, ctx: AppContext) -> date | None:
+    link = links.get(url) if url else None
+    if link is None or link.first_live_at is None:
+        return None
+    return link.first_live_at.astimezone(ctx.tz).date()
 
 
 async def _person_names(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:

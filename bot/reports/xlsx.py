@@ -197,6 +197,9 @@ def _summary_sheet(ws: Any, st: _Styles, fmt: Fmt, data: ReportData) -> None:
 
 
 def _note(fmt: Fmt, row: ReportRow) -> str | None:
+    if row.first_live is not None:  # the proof that it went up within the period
+        live = f"{fmt.t('report.first_live')} {fmt.date(row.first_live)}"
+        return f"{row.note}\n{live}" if row.note else live
     if row.note:
         return row.note
     if row.result in (Result.OVERDUE, Result.NOT_DUE) and row.stage not in ("done", ""):
