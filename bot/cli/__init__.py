@@ -5,7 +5,8 @@
 * :mod:`bot.cli.errors` — every mistake as one line, and the database check;
 * the commands by topic: :mod:`~bot.cli.calendar` (and holidays), :mod:`~bot.cli.catalogue`,
   :mod:`~bot.cli.roster` (db, org, people), :mod:`~bot.cli.invites`,
-  :mod:`~bot.cli.operations` (run, dispatch, health, backup, report).
+  :mod:`~bot.cli.operations` (run, dispatch, health, backup, report),
+  :mod:`~bot.cli.handin` (oit, the ITAS hand-in).
 """
 
 from bot.cli.main import build_parser, main

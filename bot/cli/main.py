@@ -25,6 +25,7 @@ from bot.cli.catalogue import (
     cmd_catalogue_import,
 )
 from bot.cli.errors import PROG, explain, load_settings
+from bot.cli.handin import cmd_oit
 from bot.cli.invites import cmd_admin_invite, cmd_invite
 from bot.cli.operations import cmd_backup, cmd_dispatch, cmd_health, cmd_report, cmd_run
 from bot.cli.roster import (
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store(sub)
     _invites(sub)
     _report(sub)
+    _oit(sub)
     _operations(sub)
     return p
 
@@ -243,6 +245,17 @@ def _report(sub: Subparsers) -> None:
     rep.add_argument("--text", action="store_true", help="also print the chat message")
     rep.add_argument("--lang", choices=("th", "en"), help="default: DEFAULT_LANGUAGE")
     rep.set_defaults(func=cmd_report)
+
+
+def _oit(sub: Subparsers) -> None:
+    """oit: the ITAS hand-in of a fiscal year"""
+    oit = sub.add_parser("oit", help="write the ITAS hand-in of a fiscal year (XLSX, text)")
+    oit.add_argument("--fy", type=be_year_arg, required=True, help="a BE fiscal year, e.g. 2570")
+    oit.add_argument("--out", help="the XLSX file (default itas-oit-<fy>.xlsx)")
+    oit.add_argument("--text", action="store_true", help="also print the text to paste into ITAS")
+    oit.add_argument("--org", type=int, help="the office's id (default: the default office)")
+    oit.add_argument("--lang", choices=("th", "en"), help="default: DEFAULT_LANGUAGE")
+    oit.set_defaults(func=cmd_oit)
 
 
 def _operations(sub: Subparsers) -> None:

@@ -30,6 +30,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("status", head.status, filters=private))
     app.add_handler(CommandHandler("digest", reports.digest, filters=private))
     app.add_handler(CommandHandler("report", reports.report, filters=private))
+    app.add_handler(CommandHandler("oit", reports.oit, filters=private))
     app.add_handler(CommandHandler("invite", admin.invite))
     app.add_handler(CommandHandler("people", admin.people, filters=private))
     app.add_handler(CommandHandler("assign", admin.assign, filters=private))

@@ -16,7 +16,9 @@ from bot.texts import LANGS
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS: tuple[str, ...] = ("tasks", "done", "item", "changed", "lang", "cancel", "help")
+STAFF_COMMANDS: tuple[str, ...] = (
+    "tasks", "done", "item", "oit", "changed", "lang", "cancel", "help",
+)  # fmt: skip
 HEAD_COMMANDS: tuple[str, ...] = ("status", "digest", "report")
 ADMIN_COMMANDS: tuple[str, ...] = (
     "invite",

@@ -8,10 +8,14 @@ outbox or the digest log: the scheduled weekly digest is unaffected.
 
 from __future__ import annotations
 
+from bot.domain.fiscal import fiscal_year
+from bot.domain.thai import BEYearError, ThaiDateError, parse_be_year
 from bot.handlers.common import Context, Turn, handler
 from bot.reports.digest_data import digest_data
+from bot.reports.oit import build_oit
 from bot.reports.period_report import ReportPeriodError, parse_report_period, report_data
 from bot.reports.service import default_report_period, render_digest_files, render_report_files
+from bot.services.outbox import Attachment
 
 
 @handler("head")
@@ -53,3 +57,27 @@ async def report(turn: Turn, context: Context) -> None:
         turn.attach(files.attachments(fmt))
 
     turn.after_commit(draw)
+
+
+@handler()
+async def oit(turn: Turn, context: Context) -> None:
+    """``/oit [2570]``: the ITAS hand-in — the XLSX, and the text to paste one item at a time."""
+    args = list(context.args or [])
+    try:
+        if len(args) > 1:
+            raise ThaiDateError("too many arguments")
+        fy = parse_be_year(args[0]) if args else fiscal_year(turn.today)
+    except BEYearError as exc:
+        turn.say(turn.t("be.suggest", text=exc.text[:20], suggestion=exc.suggestion[:20]))
+        return
+    except ThaiDateError:
+        turn.say(turn.t("oit.usage"))
+        return
+    ctx, org_id, fmt, now = turn.ctx, turn.person.org_id, turn.fmt, turn.now
+
+    async def build() -> None:  # after the commit: its own read, then the workbook
+        files = await build_oit(ctx, fy, org_id=org_id, now=now, fmt=fmt)
+        turn.say_lines(files.lines)
+        turn.attach([Attachment("document", files.filename, files.xlsx, files.lines[0])])
+
+    turn.after_commit(build)

@@ -22,13 +22,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import OccStatus
 from bot.fmt import Fmt
 from bot.links.fetch import Fetched, LinkFetcher
 from bot.schedule.linkcheck import next_link_check
 from bot.services.context import AppContext
 from bot.services.org import Catalogues
 from bot.services.outbox import enqueue
-from bot.store.models import EvidenceLink, LinkCheck, OccStatus, Occurrence, Person
+from bot.store.models import EvidenceLink, LinkCheck, Occurrence, Person
 
 log = logging.getLogger(__name__)
 
