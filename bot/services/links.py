@@ -151,20 +151,49 @@ async def links_by_url(session: AsyncSession, org_id: int) -> dict[str, Evidence
     return {link.url: link for link in rows}
 
 
+async def _backfill(session: AsyncSession, now: datetime) -> None:
+    """Rows for published URLs that have none yet (published before there were checks, or
+    with the publish-time check off): due a check at once."""
+    known = select(EvidenceLink.id).where(
+        EvidenceLink.org_id == Occurrence.org_id, EvidenceLink.url == Occurrence.evidence_url
+    )
+    rows = await session.execute(
+        select(Occurrence.org_id, Occurrence.evidence_url)
+        .where(
+            Occurrence.status == OccStatus.DONE.value,
+            Occurrence.evidence_url.is_not(None),
+            ~known.exists(),
+        )
+        .distinct()
+        .limit(BATCH)
+    )
+    for org_id, url in rows:
+        await link_of(session, int(org_id), str(url), now)
+
+
 async def _due(ctx: AppContext, now: datetime) -> list[tuple[int, str]]:
-    """The current links due a check (rows made for current URLs that have none)."""
+    """The current links due a check, soonest first (one indexed range scan).  A due link
+    that is no longer any item's current evidence is not checked again."""
     async with ctx.db.transaction() as s:
-        current = await current_links(s)
-        known = {(link.org_id, link.url): link for link in await s.scalars(select(EvidenceLink))}
-        for org_id, url in current:
-            if (org_id, url) not in known:
-                known[(org_id, url)] = await link_of(s, org_id, url, now)
-        due = [
-            key
-            for key, link in known.items()
-            if key in current and link.next_check_at is not None and link.next_check_at <= now
-        ]
-    return sorted(due, key=lambda k: known[k].next_check_at or now)[:BATCH]
+        await _backfill(s, now)
+        links = list(
+            await s.scalars(
+                select(EvidenceLink)
+                .where(EvidenceLink.next_check_at <= now)
+                .order_by(EvidenceLink.next_check_at, EvidenceLink.id)
+                .limit(BATCH)
+            )
+        )
+        current: set[tuple[int, str]] = set()
+        for org_id in {link.org_id for link in links}:
+            current |= set(await current_links(s, org_id))
+        due = []
+        for link in links:
+            if (link.org_id, link.url) in current:
+                due.append((link.org_id, link.url))
+            else:
+                link.next_check_at = None  # superseded: its record stays, its checks stop
+    return due
 
 
 async def check_due_links(ctx: AppContext, now: datetime, *, budget_seconds: float = 600) -> int:
