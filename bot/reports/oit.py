@@ -168,7 +168,7 @@ def check_text(fmt: Fmt, p: OitPeriod, tz: ZoneInfo) -> str:
         return fmt.t("link.state.unchecked")
     text = f"{when(fmt, link.last_checked_at, tz)} {fmt.t(f'link.state.{link.state}')}"
     if link.state == "dead" and link.reason:
-        text += f" ({fmt.t(f'link.reason.{link.reason}', status=fmt.num(link.http_status or 0))})"
+        text += f": {fmt.t(f'link.reason.{link.reason}', status=fmt.num(link.http_status or 0))}"
     return text
 
 
@@ -204,8 +204,11 @@ def oit_text(fmt: Fmt, data: OitData) -> list[str]:
                     "  " + fmt.t("oit.check_line", checked=check_text(fmt, p, tz),
                                  first=first_live_text(fmt, p, tz))
                 )  # fmt: skip
+        one = len(item.periods) == 1
         missing = [
-            f"{period_text(fmt, p)}: {missing_text(fmt, p)}" for p in item.periods if p.missing
+            missing_text(fmt, p) if one else f"{period_text(fmt, p)}: {missing_text(fmt, p)}"
+            for p in item.periods
+            if p.missing
         ]
         lines.append(
             fmt.t("oit.missing_line", what="; ".join(missing)) if missing else fmt.t("oit.complete")
