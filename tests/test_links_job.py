@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from telegram.ext import CallbackContext
 
 from bot.app import build_application
@@ -124,8 +124,8 @@ async def test_links_are_checked_daily_from_february_to_april(db: Database) -> N
         assert (await link(db, url)).next_check_at == due + timedelta(days=1)  # type: ignore[operator]
 
 
-async def test_a_published_link_without_a_row_is_checked_by_the_job(db: Database) -> None:
-    """Links published before checks existed (or with the publish check off) get checked."""
+async def test_a_link_published_without_a_check_is_checked_by_the_job(db: Database) -> None:
+    """With the publish-time check off, the job checks a new link at its next run."""
     async with office(db, link_check_on_publish=False) as (w, site, h):
         ids = await at_publish(db, w, "O10")
         url = site.url(OFFICE, "/ita/o10")
@@ -137,3 +137,15 @@ async def test_a_published_link_without_a_row_is_checked_by_the_job(db: Database
         assert "ลิงก์ยังไม่ได้ตรวจ" not in await digest_text(w)
     async with db.transaction() as s:
         assert (await s.get(Occurrence, ids["O10"])).status == "done"  # type: ignore[union-attr]
+
+
+async def test_links_published_before_there_were_checks_get_checked(db: Database) -> None:
+    """A database upgraded from before link checks: its evidence URLs have no rows yet."""
+    async with office(db, link_check_on_publish=False) as (w, site, h):
+        await at_publish(db, w, "O10")
+        url = site.url(OFFICE, "/ita/o10")
+        assert "เผยแพร่แล้ว" in text_of(await h.say(CLERK, f"/done O10 {url}"))
+        async with db.transaction() as s:
+            await s.execute(delete(EvidenceLink))  # as before migration 0007
+        await run_link_job(w, h)
+        assert (await link(db, url)).state == "live"

@@ -39,6 +39,7 @@ from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.changes import open_change
 from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
+from bot.services.links import keep_checking
 from bot.services.org import Catalogues
 from bot.services.outbox import enqueue
 from bot.services.outcome import Outcome
@@ -290,6 +291,7 @@ class Chain:
         note = "link_kept" if kept else None
         if not await self._move(occ, None, Action.PUBLISH, url=url, note=note):
             return await self._lost_race(occ_id, Stage.PUBLISH)
+        await keep_checking(self.s, occ.org_id, url, self.now)
         key = "act.published_kept" if kept else "act.published"
         return Outcome(True, key, {"code": occ.code, "url": url}, occ)
 

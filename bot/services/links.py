@@ -64,6 +64,14 @@ async def link_of(session: AsyncSession, org_id: int, url: str, now: datetime) -
     return link
 
 
+async def keep_checking(session: AsyncSession, org_id: int, url: str, now: datetime) -> None:
+    """A URL just published as evidence is checked by the job: a new one at once, one
+    whose checks had stopped (it was superseded, and is current again) from now on."""
+    link = await link_of(session, org_id, url, now)
+    if link.next_check_at is None:
+        link.next_check_at = now
+
+
 @dataclass(frozen=True)
 class Recorded:
     link: EvidenceLink
