@@ -26,12 +26,23 @@ def readme_jobs() -> dict[str, str]:
     return {name: when.strip() for name, when in rows}
 
 
+# the setting that gives each interval job's period
+INTERVAL_SETTINGS = {
+    "tick": "TICK_SECONDS",
+    "reports": "TICK_SECONDS",
+    "link_check": "LINK_CHECK_INTERVAL_SECONDS",
+}
+
+
 def when_of(job: Job[Any]) -> str:
     """How README says a trigger's schedule."""
     trigger = job.job.trigger
     if isinstance(trigger, IntervalTrigger):
-        assert trigger.interval < timedelta(minutes=1)
-        return f"every {int(trigger.interval.total_seconds())} s (`TICK_SECONDS`)"
+        setting = INTERVAL_SETTINGS[job.name or ""]
+        seconds = int(trigger.interval.total_seconds())
+        assert seconds == getattr(settings_for(), setting.lower()), (job.name, seconds)
+        period = f"{seconds} s" if seconds < 60 else f"{seconds // 60} min"
+        return f"every {period} (`{setting}`)"
     assert isinstance(trigger, CronTrigger)
     fields = {f.name: str(f) for f in trigger.fields}
     days = fields["day_of_week"]
