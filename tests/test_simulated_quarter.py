@@ -179,5 +179,5 @@ async def check_nothing_lost_or_twice(db: Database, rows: list[Outbox], calls: l
     assert len(ids) == len(set(ids))
     async with db.transaction() as s:
         jobs = {j.name: j for j in await s.scalars(select(JobRun))}
-    assert set(jobs) == {"tick", "reports", "materialise"}
+    assert set(jobs) == {"tick", "reports", "materialise", "link_check"}
     assert all(j.ok for j in jobs.values()), {n: j.error for n, j in jobs.items()}
