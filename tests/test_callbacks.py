@@ -18,6 +18,8 @@ from bot.domain.callbacks import (
     Deactivate,
     Invite,
     Language,
+    LinkAct,
+    LinkCall,
     LinkGroup,
     MyList,
     ReportChange,
@@ -33,6 +35,7 @@ ids = st.integers(0, 10**18 - 1)
 roles = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
 values: st.SearchStrategy[Callback] = st.one_of(
     st.builds(StageCall, st.sampled_from(StageAct), ids, st.sampled_from(Stage)),
+    st.builds(LinkCall, st.sampled_from(LinkAct), ids),
     st.just(MyList()),
     st.builds(Language, st.sampled_from(["th", "en"])),
     st.builds(ReportChange, st.from_regex(r"O[0-9]{1,2}", fullmatch=True)),
@@ -58,7 +61,17 @@ def test_round_trip_within_64_bytes(value: Callback) -> None:
 @given(values)
 def test_each_value_is_routed_to_its_own_handler_only(value: Callback) -> None:
     data = encode(value)
-    kinds = [StageCall, MyList, Language, ReportChange, Invite, Assign, Deactivate, LinkGroup]
+    kinds = [
+        StageCall,
+        LinkCall,
+        MyList,
+        Language,
+        ReportChange,
+        Invite,
+        Assign,
+        Deactivate,
+        LinkGroup,
+    ]
     routed = [k for k in kinds if pattern(k).match(data)]
     assert routed == [type(value)]
 
@@ -68,6 +81,8 @@ def test_buttons_sent_before_the_version_still_work() -> None:
     assert decode("cc:7:confirm") == StageCall(StageAct.CURRENT, 7, Stage.CONFIRM)
     assert decode("inv:p:legal_officer:0") == Invite(Step.PERSON, "legal_officer", 0)
     assert decode("l:mine") == MyList()
+    assert decode("lr:42") == LinkCall(LinkAct.RETRY, 42)  # issue 14's publish-time buttons
+    assert decode("lk:42") == LinkCall(LinkAct.KEEP, 42)
     assert pattern(StageCall).match("d:42:prepare")
 
 
@@ -92,6 +107,9 @@ def test_buttons_sent_before_the_version_still_work() -> None:
         "da:",
         "lg:Head",
         "l:yours",
+        "lr:",
+        "lk:42:prepare",
+        "lr:abc",
         "d:๑:prepare",  # Thai digits are typed by people, never written by the bot
         "1:" + "d:1:prepare" + " " * 60,  # over 64 bytes
     ],

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from telegram.ext import CallbackContext
 
 from bot.app import build_application
 from bot.fmt import Fmt
@@ -26,8 +25,9 @@ async def run_link_job(w: World, h: Harness) -> None:
     """What the JobQueue does when ``link_check`` is due: the application's own job."""
     app = build_application(w.ctx.settings, clock=w.clock, db=w.ctx.db, startup=False)
     app.bot_data["ctx"] = w.ctx
-    [job] = [j for j in app.job_queue.jobs() if j.name == "link_check"]  # type: ignore[union-attr]
-    await job.callback(CallbackContext.from_job(job, app))  # type: ignore[arg-type]
+    assert app.job_queue is not None
+    [job] = [j for j in app.job_queue.jobs() if j.name == "link_check"]
+    await job.callback(app.context_types.context.from_job(job, app))
 
 
 async def link(db: Database, url: str) -> EvidenceLink:
@@ -62,16 +62,16 @@ async def test_a_link_that_breaks_alerts_its_publisher_and_the_digest(db: Databa
 
         # the page goes; at the weekly check, the publisher hears of it
         site.pages[(OFFICE, "/ita/o10")].status = 404
-        w.clock.set(first.next_check_at)  # type: ignore[arg-type]
+        assert first.next_check_at is not None
+        w.clock.set(first.next_check_at)
         await run_link_job(w, h)
         [alert] = [c for c in await h.deliver() if c.chat_id == CLERK.id]
         said = alert.params["text"]
         assert "O10" in said and "เปิดไม่ได้แล้ว" in said and "HTTP ๔๐๔" in said and url in said
         broken = await link(db, url)
         # (the fake clock moved on while the checker kept its pace of 1 request/s per site)
-        assert (
-            broken.state == "dead" and first.next_check_at <= broken.broken_since <= w.clock.now()
-        )  # type: ignore[operator]
+        assert broken.state == "dead" and broken.broken_since is not None
+        assert first.next_check_at <= broken.broken_since <= w.clock.now()
         assert (await link(db, other)).state == "live"  # checked too, and fine
 
         # the head's digest: evidence to repair, and readiness counts only live links
@@ -119,9 +119,10 @@ async def test_links_are_checked_daily_from_february_to_april(db: Database) -> N
         url = await publish(h, site, "O10", "/ita/o10")
         due = (await link(db, url)).next_check_at
         assert due == datetime(2027, 1, 31, 23, 0, tzinfo=UTC)  # 1 Feb 06:00 Bangkok
-        w.clock.set(due)  # type: ignore[arg-type]
+        assert due is not None
+        w.clock.set(due)
         await run_link_job(w, h)
-        assert (await link(db, url)).next_check_at == due + timedelta(days=1)  # type: ignore[operator]
+        assert (await link(db, url)).next_check_at == due + timedelta(days=1)
 
 
 async def test_a_link_published_without_a_check_is_checked_by_the_job(db: Database) -> None:

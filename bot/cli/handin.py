@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 from bot.cli.base import in_context, write_err, write_out
@@ -23,9 +24,13 @@ async def cmd_oit(args: argparse.Namespace, ctx: AppContext) -> int:
         write_err(f"error: {exc}")
         return 2
     out = Path(args.out or files.filename)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(files.xlsx)
+    await asyncio.to_thread(_write, out, files.xlsx)
     write_err(f"wrote {out}: {files.lines[0]} — {files.lines[1]}")
     if args.text:
         write_out("\n".join(files.lines) + "\n")
     return 0
+
+
+def _write(out: Path, data: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
