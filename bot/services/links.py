@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import OccStatus
+from bot.domain import OccStatus, code_key
 from bot.fmt import Fmt
 from bot.links.fetch import Fetched, LinkFetcher
 from bot.schedule.linkcheck import next_link_check
@@ -296,9 +296,4 @@ async def links_to_repair(session: AsyncSession, org_id: int) -> list[RepairLine
                 RepairLine(occ.code, occ.covered_key, url, link.reason or "http",
                            link.http_status, link.broken_since)
             )  # fmt: skip
-    return sorted(out, key=lambda r: (_code_key(r.code), r.period_key))
-
-
-def _code_key(code: str) -> tuple[str, int, int]:
-    head, _, tail = code[1:].partition(".")
-    return code[0], int(head) if head.isdigit() else 0, int(tail) if tail.isdigit() else 0
+    return sorted(out, key=lambda r: (code_key(r.code), r.period_key))
