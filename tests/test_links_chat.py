@@ -87,6 +87,13 @@ async def test_a_failing_link_gets_a_warning_a_retry_and_may_be_kept(db: Databas
         text = warn.params["text"]
         assert "ยังเปิดไม่ได้" in text and "HTTP ๔๐๔" in text and url in text, text
         assert set(buttons(warn)) == {"🔄 ตรวจอีกครั้ง", "📌 ใช้ลิงก์นี้"}
+        # the buttons speak the versioned codec; forged ones are out of date and change nothing
+        assert set(buttons(warn).values()) == {f"1:lr:{ids['O10']}", f"1:lk:{ids['O10']}"}
+        for forged in ("1:lk:abc", "9:lk:1", f"1:lk:{ids['O10']}:x", "lk:" + "9" * 19):
+            _, answers = await h.press_data(CLERK, forged)
+            assert "ปุ่มนี้ใช้ไม่ได้แล้ว" in answers[0].params["text"], forged
+        _, answers = await h.press_data(CLERK, f"1:lk:{ids['O12']}")  # no link waits for O12
+        assert "ไม่มีลิงก์ที่รอตรวจ" in answers[0].params["text"]
         async with db.transaction() as s:
             occ = await s.get(Occurrence, ids["O10"])
             assert occ is not None and occ.stage == "publish" and occ.evidence_url is None
