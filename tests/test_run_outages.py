@@ -77,7 +77,9 @@ def test_telegram_away_at_start_and_while_polling(tmp_path: Path) -> None:
     )
     assert logged.count("Telegram (getUpdates) unreachable") == 1
     assert "Running job" not in logged and "executed successfully" not in logged
-    assert len(logged.splitlines()) < 40, logged
+    # a quiet log: APScheduler says one line per periodic job at each start attempt
+    # (4 jobs since issue 14's link_check), the migrations one each, then the outages
+    assert len(logged.splitlines()) < 45, logged
 
 
 @pytest.mark.slow
