@@ -7,6 +7,7 @@ learns who did it and when.  Rights are checked here, against the database: only
 holder of the stage's role, or an admin of its office (:mod:`bot.services.authz`), may act.
 
 Beside it: :mod:`bot.services.changes` (a reported change opens an occurrence),
+:mod:`bot.services.handoff` (telling the holders of the next stage),
 :mod:`bot.services.prompts` (the free text the bot asked for), and
 :mod:`bot.services.outcome` (what an action came to, for the handler).
 """
@@ -18,7 +19,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import (
@@ -28,10 +29,8 @@ from bot.domain import (
     Action,
     OccStatus,
     Stage,
-    TaskLine,
 )
-from bot.fmt import Fmt
-from bot.schedule.reminders import next_slot, next_working_time, slot_instant
+from bot.schedule.reminders import next_slot, slot_instant
 from bot.schedule.workdays import WorkCalendar
 from bot.services.access import Scope
 from bot.services.authz import forbidden, may_act, role_name
@@ -39,13 +38,10 @@ from bot.services.calendars import OfficeCalendar, office_calendar
 from bot.services.changes import open_change
 from bot.services.context import AppContext
 from bot.services.evidence import check_evidence_url
+from bot.services.handoff import notify_next, own_follow_up
 from bot.services.links import keep_checking
-from bot.services.org import Catalogues
-from bot.services.outbox import enqueue
 from bot.services.outcome import Outcome
 from bot.services.prompts import set_prompt
-from bot.services.tasklist import keyboard
-from bot.store import repo
 from bot.store.models import Occurrence, Person, StageEvent
 from bot.textfit import clip
 
@@ -250,8 +246,8 @@ class Chain:
         action = Action.APPROVE if stage == Stage.COLLECT else Action.DONE
         if not await self._move(occ, to, action):
             return await self._lost_race(occ_id, stage)
-        await self.notify_next(
-            occ, to, "notify.collect" if to == Stage.COLLECT else "notify.publish"
+        await notify_next(
+            self, occ, to, "notify.collect" if to == Stage.COLLECT else "notify.publish"
         )
         key = {None: "act.done", Stage.COLLECT: "act.prepared", Stage.PUBLISH: "act.approved"}[to]
         return Outcome(
@@ -259,7 +255,7 @@ class Chain:
             key,
             {"code": occ.code, "role": await role_name(self.s, occ.role_for(to or ""))},
             occ,
-            follow_up=await self.own_follow_up(occ),
+            follow_up=await own_follow_up(self, occ),
         )
 
     async def publish(
@@ -307,7 +303,7 @@ class Chain:
             return await self._too_long(occ, "reason_back", reason)
         if not await self._move(occ, Stage.PREPARE, Action.SEND_BACK, note=reason.strip()):
             return await self._lost_race(occ_id, Stage.COLLECT)
-        await self.notify_next(occ, Stage.PREPARE, "notify.sent_back", reason=reason.strip())
+        await notify_next(self, occ, Stage.PREPARE, "notify.sent_back", reason=reason.strip())
         return Outcome(
             True,
             "act.sent_back",
@@ -388,66 +384,3 @@ class Chain:
         """Someone in the chain reports that an on-change item changed (see
         :mod:`bot.services.changes`)."""
         return await open_change(self, code, org_id, notify=notify)
-
-    # -- telling the next people --------------------------------------------------------------
-    async def _task_line(self, occ: Occurrence) -> TaskLine:
-        return TaskLine(
-            occ.id,
-            occ.code,
-            await Catalogues(self.s, self.ctx).title(occ),
-            occ.stage,
-            occ.current_due or occ.due_date,
-            occ.kind,
-            occ.covered_key,
-        )
-
-    async def own_follow_up(self, occ: Occurrence) -> list[TaskLine]:
-        """If the actor also holds the next stage's role, their reply carries its buttons."""
-        if occ.status != OccStatus.OPEN.value or occ.current_role is None:
-            return []
-        if occ.org_id != self.actor.org_id:  # a deployment admin's roles are in their office
-            return []
-        if occ.current_role in await repo.roles_of(self.s, self.actor.id, self.now):
-            return [await self._task_line(occ)]
-        return []
-
-    async def notify_next(self, occ: Occurrence, stage: str | None, key: str, **extra: str) -> None:
-        """Tell the holders of the new stage at once — or when the office opens, in quiet hours."""
-        if stage is None:
-            return
-        role = occ.role_for(stage)
-        if role is None:
-            return
-        line = await self._task_line(occ)
-        when = next_working_time(
-            self.now, await self.calendar(occ.org_id, occ.fiscal_year), self.ctx.policy, self.ctx.tz
-        )
-        event_id = await self.s.scalar(
-            select(func.max(StageEvent.id)).where(StageEvent.occurrence_id == occ.id)
-        )
-        for p in await repo.holders(self.s, occ.org_id, role, self.now):
-            if not p.reachable or p.id == self.actor.id:
-                continue
-            fmt: Fmt = Fmt.of(self.ctx.settings, p.language)
-            text = fmt.t(
-                key,
-                code=occ.code,
-                title=line.title,
-                period=fmt.period(occ.covered_key),
-                actor=self.actor.name,
-                due=fmt.date(line.due),
-                reason=extra.get("reason", ""),
-            )
-            await enqueue(
-                self.s,
-                org_id=occ.org_id,
-                person_id=p.id,
-                chat_id=p.chat_id or 0,
-                kind="notify",
-                dedupe_key=f"notify:{occ.id}:{event_id}:{p.id}",
-                text=text,
-                reply_markup=keyboard(fmt, [line]),
-                items=[occ.id],
-                now=self.now,
-                not_before=when,
-            )

@@ -14,6 +14,7 @@ from bot.domain.fiscal import fiscal_year
 from bot.schedule.reminders import next_slot
 from bot.schedule.rules import PlannedOccurrence, plan_change
 from bot.services.authz import forbidden
+from bot.services.handoff import notify_next, own_follow_up
 from bot.services.outcome import Outcome
 from bot.store import repo
 from bot.store.models import CatalogueVersion, Occurrence, StageEvent
@@ -38,13 +39,13 @@ async def open_change(
         return refused
     occ = await _plan_and_add(chain, org_id, adopted, item)
     if notify:
-        await chain.notify_next(occ, occ.stage, "notify.change")
+        await notify_next(chain, occ, occ.stage, "notify.change")
     return Outcome(
         True,
         "act.change_opened",
         {"code": item.code, "due": occ.due_date},
         occ,
-        follow_up=await chain.own_follow_up(occ),
+        follow_up=await own_follow_up(chain, occ),
     )
 
 
