@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -170,7 +171,42 @@ async def summarise(
     upcoming_days: int = 14,
 ) -> Summary:
     today = now.astimezone(ctx.tz).date()
-    occs = list(
+    occs = await _year_occurrences(session, org_id, fy)
+    started = await _started(session, org_id)
+    holders = await repo.holders_by_role(session, org_id, now)
+    unit_of = await _unit_names(session, org_id)
+    titles = Catalogues(session, ctx, org_id)
+    s = Summary(fy=fy, today=today)
+    horizon = today + timedelta(days=upcoming_days)
+    for o in occs:
+        s.total += 1
+        role = owner_role(o) or "-"
+        item = s.by_item.setdefault(o.code, Counts())
+        buckets = (
+            s.by_role.setdefault(role, Counts()),
+            s.by_unit.setdefault(unit_of(role), Counts()),
+            item,
+        )
+        if o.status == OccStatus.BEFORE_TRACKING.value:
+            s.before_tracking += 1
+            continue
+        for b in buckets:
+            b.total += 1
+        if o.status in (OccStatus.DONE.value, OccStatus.NOT_APPLICABLE.value):
+            _count_closed(s, o, buckets)
+        else:
+            await _count_open(
+                s, o, buckets, o.id in started, titles, holders.get(role, []), role, horizon
+            )
+    s.overdue_list.sort(key=lambda x: (-x.days, x.occurrence.code))
+    s.upcoming.sort(key=lambda t: (t.due, t.code))
+    s.published.sort(key=lambda o: o.completed_at or now, reverse=True)
+    return s
+
+
+async def _year_occurrences(session: AsyncSession, org_id: int, fy: int) -> list[Occurrence]:
+    """The office's occurrences of ``fy``, but the cancelled ones."""
+    return list(
         await session.scalars(
             select(Occurrence).where(
                 Occurrence.org_id == org_id,
@@ -179,7 +215,11 @@ async def summarise(
             )
         )
     )
-    started = set(
+
+
+async def _started(session: AsyncSession, org_id: int) -> set[int]:
+    """The occurrences somebody acted on (a re-plan, a snooze or a withdrawal is no start)."""
+    return set(
         await session.scalars(
             select(StageEvent.occurrence_id)
             .where(
@@ -189,42 +229,32 @@ async def summarise(
             .distinct()
         )
     )
-    holders = await repo.holders_by_role(session, org_id, now)
+
+
+async def _unit_names(session: AsyncSession, org_id: int) -> Callable[[str], str]:
+    """The name of the unit that holds a role in the office ("-": none)."""
     org_roles = await repo.org_roles(session, org_id)
     units = await repo.units(session, org_id)
-    titles = Catalogues(session, ctx, org_id)
-    s = Summary(fy=fy, today=today)
-    horizon = today + timedelta(days=upcoming_days)
-    for o in occs:
-        s.total += 1
-        role = owner_role(o) or "-"
+
+    def unit_of(role: str) -> str:
         unit_id = org_roles[role].unit_id if role in org_roles else None
-        unit = units[unit_id].name if unit_id in units else "-"
-        item = s.by_item.setdefault(o.code, Counts())
-        buckets = (s.by_role.setdefault(role, Counts()), s.by_unit.setdefault(unit, Counts()), item)
-        if o.status == OccStatus.BEFORE_TRACKING.value:
-            s.before_tracking += 1
-            continue
+        return units[unit_id].name if unit_id in units else "-"
+
+    return unit_of
+
+
+def _count_closed(s: Summary, o: Occurrence, buckets: tuple[Counts, ...]) -> None:
+    """A closed occurrence: done (published, when it has a URL) or not applicable."""
+    if o.status == OccStatus.DONE.value:
+        s.done += 1
         for b in buckets:
-            b.total += 1
-        if o.status == OccStatus.DONE.value:
-            s.done += 1
-            for b in buckets:
-                b.done += 1
-            if o.evidence_url:
-                s.published.append(o)
-        elif o.status == OccStatus.NOT_APPLICABLE.value:
-            s.not_applicable += 1
-            for b in buckets:
-                b.not_applicable += 1
-        else:
-            await _count_open(
-                s, o, buckets, o.id in started, titles, holders.get(role, []), role, horizon
-            )
-    s.overdue_list.sort(key=lambda x: (-x.days, x.occurrence.code))
-    s.upcoming.sort(key=lambda t: (t.due, t.code))
-    s.published.sort(key=lambda o: o.completed_at or now, reverse=True)
-    return s
+            b.done += 1
+        if o.evidence_url:
+            s.published.append(o)
+    else:
+        s.not_applicable += 1
+        for b in buckets:
+            b.not_applicable += 1
 
 
 async def _count_open(
