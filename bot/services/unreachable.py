@@ -15,6 +15,9 @@ from bot.services.outbox import enqueue
 from bot.store import repo
 from bot.store.models import OrgRole, Outbox, Person, Role
 
+# one line of the head's notice: a text key and its parameters
+_Line = tuple[str, dict[str, Any]]
+
 
 async def tell_head(
     ctx: AppContext, s: AsyncSession, row: Outbox, reason: str, now: datetime
@@ -31,37 +34,65 @@ async def tell_head(
             select(OrgRole).where(OrgRole.org_id == org_id, OrgRole.group_chat_id == row.chat_id)
         )
     )
-    lines_for: list[tuple[str, dict[str, Any]]] = []
+    lines: list[_Line] = []
     emptied: list[str] = []
     if person is not None and person.chat_id == row.chat_id:
-        person.active = False
-        person.inactive_reason = reason[:200]
-        person.updated_at = now
-        await s.flush()
-        roles = await repo.roles_of(s, person.id, now)
-        for key in roles:
-            if not any(p.reachable for p in await repo.holders(s, org_id, key, now)):
-                emptied.append(key)
-        lines_for.append(
-            (
-                "blocked.person",
-                {
-                    "name": person.name,
-                    "roles": ", ".join(role_names.get(k, k) for k in roles) or "-",
-                    "reason": reason,
-                },
-            )
-        )
+        line, emptied = await _deactivate(s, person, org_id, reason, now, role_names)
+        lines.append(line)
+    lines += _unlink_groups(group_roles, reason, role_names)
+    if not lines:
+        return
+    empty_names = [role_names.get(k, k) for k in emptied]
+    await _notify_heads(ctx, s, row, org_id, heads, lines, empty_names, now)
+
+
+async def _deactivate(
+    s: AsyncSession,
+    person: Person,
+    org_id: int,
+    reason: str,
+    now: datetime,
+    role_names: dict[str, str],
+) -> tuple[_Line, list[str]]:
+    """The person whose chat is gone stops being sent to; which of their roles nobody
+    reachable holds now."""
+    person.active = False
+    person.inactive_reason = reason[:200]
+    person.updated_at = now
+    await s.flush()
+    roles = await repo.roles_of(s, person.id, now)
+    emptied: list[str] = []
+    for key in roles:
+        if not any(p.reachable for p in await repo.holders(s, org_id, key, now)):
+            emptied.append(key)
+    names = ", ".join(role_names.get(k, k) for k in roles) or "-"
+    return ("blocked.person", {"name": person.name, "roles": names, "reason": reason}), emptied
+
+
+def _unlink_groups(
+    group_roles: list[OrgRole], reason: str, role_names: dict[str, str]
+) -> list[_Line]:
+    """A role's group chat that is gone is unlinked from the role."""
+    lines: list[_Line] = []
     for g in group_roles:
         g.group_chat_id = None
-        lines_for.append(
-            (
-                "blocked.group",
-                {"role": role_names.get(g.role_key, g.role_key), "reason": reason},
-            )
-        )
-    if not lines_for:
-        return
+        role = role_names.get(g.role_key, g.role_key)
+        lines.append(("blocked.group", {"role": role, "reason": reason}))
+    return lines
+
+
+async def _notify_heads(
+    ctx: AppContext,
+    s: AsyncSession,
+    row: Outbox,
+    org_id: int,
+    heads: list[str],
+    lines: list[_Line],
+    empty_roles: list[str],
+    now: datetime,
+) -> None:
+    """One notice to each of the head's audience (not the chat that is gone), in their
+    language."""
     holders = await repo.holders_by_role(s, org_id, now)
     org_roles = await repo.org_roles(s, org_id)
     audience = head_audience(
@@ -69,11 +100,9 @@ async def tell_head(
     )
     for r in audience:
         fmt = Fmt.of(ctx.settings, r.lang)
-        parts = [fmt.t(key, **kw) for key, kw in lines_for]
-        if emptied:
-            parts.append(
-                fmt.t("blocked.role_empty", roles=", ".join(role_names.get(k, k) for k in emptied))
-            )
+        parts = [fmt.t(key, **kw) for key, kw in lines]
+        if empty_roles:
+            parts.append(fmt.t("blocked.role_empty", roles=", ".join(empty_roles)))
             parts.append(fmt.t("unreach.hint"))
         await enqueue(
             s,
