@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import LinkTrigger
 from bot.links.fetch import Fetched
 from bot.services.chain import Chain
 from bot.services.links import record_check
@@ -96,7 +97,7 @@ PLAN: list[tuple[datetime, str, Step]] = [
 async def live_check(s: AsyncSession, w: World, url: str, when: datetime) -> None:
     """What the publish-time check records for a page that opens (no internet in tests)."""
     page = Fetched(url, None, 200, url, "text/html", 1200, hashlib.sha256(url.encode()).hexdigest())
-    await record_check(s, w.ctx, w.org.id, page, when, "publish")
+    await record_check(s, w.ctx, w.org.id, page, when, LinkTrigger.PUBLISH)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The domain's vocabulary, which every layer imports and which imports no other layer.
 
-* :mod:`bot.domain.enums` — stages, kinds, statuses, frequencies, actions, role kinds;
+* :mod:`bot.domain.enums` — stages, kinds, statuses, frequencies, actions, link states and
+  check triggers, role kinds;
 * :mod:`bot.domain.values` — :class:`DueDate`, :class:`TaskLine`;
 * :mod:`bot.domain.thai` — Buddhist Era years, Thai digits and month names;
 * :mod:`bot.domain.fiscal` — the Thai fiscal year, its periods and their keys;
@@ -15,6 +16,8 @@ from bot.domain.enums import (
     Action,
     FrequencyKind,
     Kind,
+    LinkState,
+    LinkTrigger,
     OccStatus,
     OutboxPriority,
     OutboxStatus,
@@ -32,6 +35,8 @@ __all__ = [
     "DueDate",
     "FrequencyKind",
     "Kind",
+    "LinkState",
+    "LinkTrigger",
     "OccStatus",
     "OutboxPriority",
     "OutboxStatus",

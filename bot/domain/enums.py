@@ -94,6 +94,22 @@ WITH_NOTE = (Action.SEND_BACK, Action.NOT_APPLICABLE)  # the actions whose note 
 QUIET = (Action.SNOOZE, Action.RESCHEDULED)  # what no digest reports as somebody's progress
 
 
+class LinkState(StrEnum):
+    """What an evidence link's last check found (``evidence_link.state``)."""
+
+    UNCHECKED = "unchecked"  # not checked yet
+    LIVE = "live"
+    DEAD = "dead"
+
+
+class LinkTrigger(StrEnum):
+    """Why a link was checked (``link_check.trigger``, in the office's proof sheet)."""
+
+    PUBLISH = "publish"  # when it was published, before the publisher is thanked
+    RETRY = "retry"  # the publisher pressed "check again"
+    SCHEDULED = "scheduled"  # the link-check job's round
+
+
 class RoleKind(StrEnum):
     POSITION = "position"
     UNIT = "unit"

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import FrequencyKind, OccStatus
+from bot.domain import FrequencyKind, LinkState, OccStatus
 from bot.domain.thai import digits
 from bot.fmt import Fmt
 from bot.reports.period_report import _na_notes
@@ -50,7 +50,7 @@ class OitPeriod:
             return "not_published"
         if self.link is None or self.link.last_checked_at is None:
             return "link_unchecked"
-        return None if self.link.state == "live" else "link_dead"
+        return None if self.link.state == LinkState.LIVE else "link_dead"
 
 
 @dataclass
@@ -167,7 +167,7 @@ def check_text(fmt: Fmt, p: OitPeriod, tz: ZoneInfo) -> str:
     if link is None or link.last_checked_at is None:
         return fmt.t("link.state.unchecked")
     text = f"{when(fmt, link.last_checked_at, tz)} {fmt.t(f'link.state.{link.state}')}"
-    if link.state == "dead" and link.reason:
+    if link.state == LinkState.DEAD and link.reason:
         text += f": {fmt.t(f'link.reason.{link.reason}', status=fmt.num(link.http_status or 0))}"
     return text
 

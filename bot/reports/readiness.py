@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalogue.schema import Catalogue
-from bot.domain import DueDate, FrequencyKind, OccStatus
+from bot.domain import DueDate, FrequencyKind, LinkState, OccStatus
 from bot.domain.fiscal import fiscal_year
 from bot.services.context import AppContext
 from bot.services.links import links_by_url
@@ -141,10 +141,10 @@ def assess_readiness(
 def _live_only(got: ItemReadiness, links: Mapping[str, str] | None) -> ItemReadiness:
     if links is None or got.state is not ReadyState.PUBLISHED or got.url is None:
         return got
-    state = links.get(got.url, "unchecked")
-    if state == "live":
+    state = links.get(got.url, LinkState.UNCHECKED)
+    if state == LinkState.LIVE:
         return got
-    bad = ReadyState.LINK_DEAD if state == "dead" else ReadyState.LINK_UNCHECKED
+    bad = ReadyState.LINK_DEAD if state == LinkState.DEAD else ReadyState.LINK_UNCHECKED
     return ItemReadiness(got.code, bad, got.url)
 
 

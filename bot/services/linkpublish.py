@@ -8,7 +8,7 @@ of work has committed, outside any transaction; the result is written in a new o
 
 from __future__ import annotations
 
-from bot.domain import Stage
+from bot.domain import LinkTrigger, Stage
 from bot.domain.callbacks import LinkAct, LinkCall, encode
 from bot.links.fetch import Fetched
 from bot.services.chain import Chain
@@ -36,7 +36,11 @@ def warning(occ_id: int, code: str, got: Fetched) -> Outcome:
 
 
 async def check_then_publish(
-    ctx: AppContext, person_id: int, occ_id: int, url: str, trigger: str = "publish"
+    ctx: AppContext,
+    person_id: int,
+    occ_id: int,
+    url: str,
+    trigger: LinkTrigger = LinkTrigger.PUBLISH,
 ) -> Outcome:
     got = await fetch(ctx, url)
     now = ctx.clock.now()
@@ -79,7 +83,7 @@ async def retry(chain: Chain, occ_id: int) -> Outcome:
     ctx, person_id = chain.ctx, chain.actor.id
 
     async def again() -> Outcome:
-        return await check_then_publish(ctx, person_id, occ_id, url, "retry")
+        return await check_then_publish(ctx, person_id, occ_id, url, LinkTrigger.RETRY)
 
     return Outcome(True, "link.checking", {"url": url}, occ, then=again)
 

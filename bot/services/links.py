@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import OccStatus, code_key
+from bot.domain import LinkState, LinkTrigger, OccStatus, code_key
 from bot.fmt import Fmt
 from bot.links.fetch import Fetched, LinkFetcher
 from bot.schedule.linkcheck import next_link_check
@@ -56,7 +56,7 @@ async def link_of(session: AsyncSession, org_id: int, url: str, now: datetime) -
     )
     if link is None:
         link = EvidenceLink(
-            org_id=org_id, url=url, url_hash=url_hash(url), state="unchecked", checks=0,
+            org_id=org_id, url=url, url_hash=url_hash(url), state=LinkState.UNCHECKED, checks=0,
             next_check_at=now, created_at=now,
         )  # fmt: skip
         session.add(link)
@@ -91,10 +91,10 @@ def apply(
         if changed:
             link.content_changed_at = now
         link.body_hash = got.body_hash
-        link.state, link.reason, link.broken_since = "live", None, None
+        link.state, link.reason, link.broken_since = LinkState.LIVE, None, None
     else:
-        link.state, link.reason = "dead", got.reason
-        if was != "dead":
+        link.state, link.reason = LinkState.DEAD, got.reason
+        if was != LinkState.DEAD:
             link.broken_since = now
     link.http_status, link.final_url = got.status, got.final_url
     link.content_type, link.size = got.content_type, got.size
@@ -102,16 +102,21 @@ def apply(
     link.checks = (link.checks or 0) + 1
     link.next_check_at = next_link_check(now, ctx.tz, ctx.settings.link_check_hour)
     change = None
-    if was == "live" and not got.live:
+    if was == LinkState.LIVE and not got.live:
         change = "broken"
-    elif was == "dead" and got.live:
+    elif was == LinkState.DEAD and got.live:
         change = "recovered"
         link.recovered_at = now
     return changed, change
 
 
 async def record_check(
-    session: AsyncSession, ctx: AppContext, org_id: int, got: Fetched, now: datetime, trigger: str
+    session: AsyncSession,
+    ctx: AppContext,
+    org_id: int,
+    got: Fetched,
+    now: datetime,
+    trigger: LinkTrigger,
 ) -> Recorded:
     link = await link_of(session, org_id, got.url, now)
     changed, change = apply(link, got, now, ctx)
@@ -232,7 +237,7 @@ async def check_due_links(ctx: AppContext, now: datetime, *, budget_seconds: flo
 async def _record_scheduled(ctx: AppContext, org_id: int, got: Fetched) -> None:
     now = ctx.clock.now()
     async with ctx.db.transaction() as s:
-        rec = await record_check(s, ctx, org_id, got, now, "scheduled")
+        rec = await record_check(s, ctx, org_id, got, now, LinkTrigger.SCHEDULED)
         if rec.change is not None:
             occs = (await current_links(s, org_id)).get((org_id, got.url), [])
             await tell_publishers(s, ctx, rec, occs, now)
@@ -289,7 +294,7 @@ async def links_to_repair(session: AsyncSession, org_id: int) -> list[RepairLine
     out = []
     for (_, url), occs in (await current_links(session, org_id)).items():
         link = links.get(url)
-        if link is None or link.state != "dead":
+        if link is None or link.state != LinkState.DEAD:
             continue
         for occ in occs:
             out.append(

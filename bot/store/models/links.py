@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain import LinkState
 from bot.store.models.base import Base, BigId
 
 
@@ -38,7 +39,7 @@ class EvidenceLink(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(Text)
     url_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="unchecked")  # live | dead
+    state: Mapped[str] = mapped_column(String(16), default=LinkState.UNCHECKED)
     reason: Mapped[str | None] = mapped_column(String(32))
     http_status: Mapped[int | None] = mapped_column(Integer)
     final_url: Mapped[str | None] = mapped_column(Text)
@@ -64,7 +65,7 @@ class LinkCheck(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("evidence_link.id", ondelete="CASCADE"))
     at: Mapped[datetime]
-    trigger: Mapped[str] = mapped_column(String(16))  # publish | retry | scheduled
+    trigger: Mapped[str] = mapped_column(String(16))  # a LinkTrigger
     live: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(32))
     http_status: Mapped[int | None] = mapped_column(Integer)
