@@ -38,10 +38,10 @@ from bench.figures import busiest_second
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.domain import OutboxStatus
-from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import enqueue
 from bot.store.models import Outbox
+from bot.telegram.context import app_context
 from tests.support.botapi import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ async def naive(bench: BenchDatabase, presses: int, backlog: int) -> list[float]
         settings = bench.settings(telegram_api_base_url=emu.base_url)
         app = build_application(settings, clock=clock, db=bench.db, with_jobs=False, startup=False)
         async with app:
-            ctx: AppContext = app.bot_data["ctx"]
+            ctx = app_context(app)
             while len(arrivals(emu, presses)) < presses:
                 clock.advance(max(next_tick - clock.monotonic(), 0))
                 for i, t in enumerate(times):

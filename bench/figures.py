@@ -23,6 +23,7 @@ from bot.services.dispatch import Dispatcher, DispatchStats
 from bot.services.outbox import enqueue
 from bot.services.reminders import TickStats, remind
 from bot.store.models import Outbox
+from bot.telegram.context import app_context
 from tests.support.botapi import BotApiEmulator
 
 #: Where the rows that are not part of the dispatch wave wait meanwhile.
@@ -62,7 +63,7 @@ async def memory(bench: BenchDatabase, at: datetime, offices: int) -> MemoryFigu
         assert jq is not None
         jq.scheduler.start(paused=True)
         try:
-            ctx: AppContext = app.bot_data["ctx"]
+            ctx = app_context(app)
             stats = await remind(ctx, at, max_orgs=offices)
             traced_now, traced_peak = tracemalloc.get_traced_memory()
             jobs = len(jq.scheduler.get_jobs())
@@ -196,7 +197,7 @@ async def dispatch(bench: BenchDatabase, size: int) -> tuple[DispatchFigure, lis
         settings = bench.settings(telegram_api_base_url=emu.base_url)
         app = build_application(settings, db=bench.db, with_jobs=False, startup=False)
         async with app:
-            ctx: AppContext = app.bot_data["ctx"]
+            ctx = app_context(app)
             t0 = time.perf_counter()
             stats = await Dispatcher(ctx, app.bot).run()
             seconds = time.perf_counter() - t0

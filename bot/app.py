@@ -26,7 +26,7 @@ from bot.services.materialise import materialise
 from bot.services.sender import Sender
 from bot.store.db import Database
 from bot.store.migrate import upgrade
-from bot.telegram.context import CONTEXT_TYPES
+from bot.telegram.context import CONTEXT_TYPES, app_context, set_app_context
 from bot.telegram.outage import Outage, WatchedRequest
 from bot.telegram.ratelimit import TelegramRateLimiter
 from bot.telegram.updates import ChatOrderedProcessor, SenderGate
@@ -103,7 +103,7 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data["ctx"] = ctx
+    set_app_context(app, ctx)
     app.bot_data["poll_outage"] = polls
     register_handlers(app)
     if with_jobs:
@@ -116,7 +116,7 @@ async def _no_op(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    ctx: AppContext = app.bot_data["ctx"]
+    ctx = app_context(app)
     await upgrade(ctx.db)
     stats = await materialise(ctx, ctx.clock.now())
     log.info("materialised on start: %s", stats)
@@ -130,7 +130,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def start_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> Sender:
     """The continuously running sender (see bot.services.sender), kept in ``bot_data``."""
-    sender = Sender(app.bot_data["ctx"], app.bot)
+    sender = Sender(app_context(app), app.bot)
     await sender.start()
     app.bot_data["sender"] = sender
     return sender
@@ -145,6 +145,6 @@ async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    ctx: AppContext = app.bot_data["ctx"]
+    ctx = app_context(app)
     await _post_stop(app)  # a start that failed half-way never stopped
     await ctx.db.dispose()

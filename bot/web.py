@@ -34,6 +34,7 @@ from telegram import Update
 from bot.config import HEALTH_PATH, Settings
 from bot.logs import redact
 from bot.services.context import AppContext
+from bot.telegram.context import app_context
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class WebServer:
 
     def __init__(self, app: App, *, secret: str | None = None) -> None:
         self.app = app
-        self.ctx: AppContext = app.bot_data["ctx"]
+        self.ctx: AppContext = app_context(app)
         self.secret = secret
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -136,7 +137,7 @@ async def serving_webhook(app: App) -> AsyncIterator[WebServer]:
     """The bot in webhook mode, as ``run_polling`` runs it in polling mode: initialise, its
     start-up (migrations, menus), the HTTP server, ``setWebhook``, the Application and its
     jobs; on leaving, the same in reverse."""
-    ctx: AppContext = app.bot_data["ctx"]
+    ctx = app_context(app)
     settings = ctx.settings
     assert settings.webhook_url is not None
     secret = webhook_secret(settings)
@@ -174,7 +175,7 @@ async def register_webhook(app: App, url: str, secret: str) -> None:
     except TelegramError as exc:
         raise ServeError(
             f"WEBHOOK_URL {url}: Telegram did not take the webhook "
-            f"({scrub(str(exc), app.bot_data['ctx'].settings)}) — it must be a public HTTPS "
+            f"({scrub(str(exc), app_context(app).settings)}) — it must be a public HTTPS "
             "address on port 443, 80, 88 or 8443"
         ) from None
 

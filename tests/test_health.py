@@ -20,6 +20,7 @@ from bot.domain import OutboxStatus
 from bot.services.health import _job_check
 from bot.store.db import Database
 from bot.store.models import JobRun, Outbox
+from bot.telegram.context import set_app_context
 from tests.support.botapi import BotApiEmulator
 from tests.support.world import World, make_world
 
@@ -42,7 +43,7 @@ async def bot_with_jobs(db: Database, emu: BotApiEmulator) -> AsyncIterator[tupl
         db, bot_token=emu.token, telegram_api_base_url=emu.base_url, **where(db)
     )
     app = build_application(world.ctx.settings, clock=world.clock, db=db)
-    app.bot_data["ctx"] = world.ctx
+    set_app_context(app, world.ctx)
     async with app:
         yield world, app
 

@@ -15,6 +15,7 @@ from bot.reports.digest import render_digest
 from bot.reports.digest_data import digest_data
 from bot.store.db import Database
 from bot.store.models import EvidenceLink, LinkCheck, Occurrence
+from bot.telegram.context import set_app_context
 from tests.support.chat import Harness, text_of
 from tests.support.websites import OFFICE, Website
 from tests.support.world import World
@@ -24,7 +25,7 @@ from tests.test_links_chat import CLERK, at_publish, office
 async def run_link_job(w: World, h: Harness) -> None:
     """What the JobQueue does when ``link_check`` is due: the application's own job."""
     app = build_application(w.ctx.settings, clock=w.clock, db=w.ctx.db, startup=False)
-    app.bot_data["ctx"] = w.ctx
+    set_app_context(app, w.ctx)
     assert app.job_queue is not None
     [job] = [j for j in app.job_queue.jobs() if j.name == "link_check"]
     await job.callback(app.context_types.context.from_job(job, app))

@@ -24,6 +24,7 @@ from bot.schedule.workdays import WorkCalendar
 from bot.services.context import AppContext
 from bot.store.db import Database
 from bot.store.models import JobRun, Occurrence, Outbox
+from bot.telegram.context import app_context
 from tests.support.botapi import BotApiEmulator, Call
 from tests.support.simulate import Simulation
 from tests.support.world import World, chat_world
@@ -60,7 +61,7 @@ async def run_quarter(w: World, emu: BotApiEmulator) -> tuple[Simulation, AppCon
     settings = w.ctx.settings.model_copy(update={"telegram_api_base_url": emu.base_url})
     sim = Simulation(settings, w.clock, w.ctx.db)
     app = await sim.start()
-    ctx: AppContext = app.bot_data["ctx"]
+    ctx = app_context(app)
     down = datetime.combine(RESTART_DAY, DOWN, BKK)
     restarted = False
     for at in looks():

@@ -25,6 +25,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.cli import main
 from bot.store.db import Database
+from bot.telegram.context import set_app_context
 from bot.web import SECRET_HEADER, serving_webhook
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import free_port
@@ -67,7 +68,7 @@ async def webhook_bot(db: Database, emu: BotApiEmulator) -> AsyncIterator[tuple[
         listen_port=0,
     )
     app = build_application(world.ctx.settings, clock=world.clock, db=db)
-    app.bot_data["ctx"] = world.ctx
+    set_app_context(app, world.ctx)
     async with serving_webhook(app) as server:
         yield world, app, f"http://127.0.0.1:{server.port}"
 

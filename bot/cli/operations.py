@@ -43,6 +43,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     from bot.logs import configure
     from bot.services.dispatch import Dispatcher
     from bot.services.sender import Sender
+    from bot.telegram.context import app_context
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         write_err(str(MissingToken(BOTFATHER_HELP)))
@@ -54,7 +55,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         db = await open_migrated(settings)
         configure(settings.log_level)  # after it: a refused database stays one line
         app = build_application(settings, clock=clock, db=db, with_jobs=False, startup=False)
-        ctx: AppContext = app.bot_data["ctx"]
+        ctx = app_context(app)
         try:
             async with app:
                 dispatcher = Dispatcher(ctx, app.bot)

@@ -11,6 +11,7 @@ import pytest
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.telegram.context import set_app_context
 from tests.support.botapi import BotApiEmulator
 from tests.support.world import World
 
@@ -46,6 +47,6 @@ async def running_app(
     app = build_application(
         ctx_settings, clock=world.clock, db=world.ctx.db, with_jobs=False, startup=startup
     )
-    app.bot_data["ctx"] = world.ctx
+    set_app_context(app, world.ctx)
     async with app:
         yield app
