@@ -20,7 +20,18 @@ from bot.domain import LinkState
 from bot.store.models.base import Base, BigId
 
 
-class EvidenceLink(Base):
+class _Fetched:
+    """What one fetch of a URL found: each check keeps it, and the link its latest."""
+
+    reason: Mapped[str | None] = mapped_column(String(32))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class EvidenceLink(_Fetched, Base):
     """An evidence URL of an office and what its checks found (bot.services.links).
 
     The proof of when it went up: ``first_live_at`` is the first check that found it
@@ -40,12 +51,6 @@ class EvidenceLink(Base):
     url: Mapped[str] = mapped_column(Text)
     url_hash: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default=LinkState.UNCHECKED)
-    reason: Mapped[str | None] = mapped_column(String(32))
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    final_url: Mapped[str | None] = mapped_column(Text)
-    content_type: Mapped[str | None] = mapped_column(String(200))
-    size: Mapped[int | None] = mapped_column(BigInteger)
-    body_hash: Mapped[str | None] = mapped_column(String(64))
     first_live_at: Mapped[datetime | None]
     content_changed_at: Mapped[datetime | None]
     broken_since: Mapped[datetime | None]
@@ -56,7 +61,7 @@ class EvidenceLink(Base):
     created_at: Mapped[datetime]
 
 
-class LinkCheck(Base):
+class LinkCheck(_Fetched, Base):
     """One check of one evidence link (append-only): the record kept for the office's files."""
 
     __tablename__ = "link_check"
@@ -67,11 +72,5 @@ class LinkCheck(Base):
     at: Mapped[datetime]
     trigger: Mapped[str] = mapped_column(String(16))  # a LinkTrigger
     live: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str | None] = mapped_column(String(32))
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    final_url: Mapped[str | None] = mapped_column(Text)
-    content_type: Mapped[str | None] = mapped_column(String(200))
-    size: Mapped[int | None] = mapped_column(BigInteger)
-    body_hash: Mapped[str | None] = mapped_column(String(64))
     changed: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[str | None] = mapped_column(Text)
