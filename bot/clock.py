@@ -66,3 +66,27 @@ class FakeClock:
         if seconds > 0:
             self.advance(seconds)
         await asyncio.sleep(0)
+
+
+class ShiftedClock:
+    """The system's clock, moved to start at ``start``: it runs at the real pace from there.
+
+    For rehearsals and the real-process tests: ``python -m bot run`` with its own jobs,
+    answering real presses, on a day of the fiscal year chosen by the caller (the 09:00
+    slot of a reminder, say).  Only the bot's own clock moves; APScheduler's triggers keep
+    the machine's time, and the periodic jobs read this clock when they run."""
+
+    def __init__(self, start: datetime, base: Clock | None = None) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ShiftedClock needs a timezone-aware start")
+        self._base = base or SystemClock()
+        self._offset = start.astimezone(UTC) - self._base.now()
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def monotonic(self) -> float:
+        return self._base.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await self._base.sleep(seconds)
