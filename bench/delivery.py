@@ -42,6 +42,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.outbox import enqueue
 from bot.store.models import Outbox
 from bot.telegram.context import app_context
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +135,7 @@ async def naive(bench: BenchDatabase, presses: int, backlog: int) -> list[float]
                     if i not in committed and t <= clock.monotonic():
                         await queue_one(bench, PRESS_CHAT_BASE + i, clock.now())
                         committed[i] = t
-                await FifoDispatcher(ctx, app.bot).run(budget_seconds=tick * 0.6)
+                await FifoDispatcher(ctx, transport_of(app)).run(budget_seconds=tick * 0.6)
                 next_tick += tick
         got = arrivals(emu, presses)
     return [got[i] - committed[i] for i in range(presses)]

@@ -24,6 +24,7 @@ from bot.services.outbox import enqueue
 from bot.services.reminders import TickStats, remind
 from bot.store.models import Outbox
 from bot.telegram.context import app_context
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 
 #: Where the rows that are not part of the dispatch wave wait meanwhile.
@@ -191,7 +192,7 @@ def busiest_second(times: list[float]) -> int:
 
 
 async def dispatch(bench: BenchDatabase, size: int) -> tuple[DispatchFigure, list[tuple[int, str]]]:
-    """``Dispatcher(ctx, app.bot).run()`` on the real clock, against the emulator."""
+    """``Dispatcher(ctx, transport_of(app)).run()`` on the real clock, against the emulator."""
     wave = await prepare_wave(bench, size)
     with BotApiEmulator(TOKEN, enforce_limits=True) as emu:
         settings = bench.settings(telegram_api_base_url=emu.base_url)
@@ -199,7 +200,7 @@ async def dispatch(bench: BenchDatabase, size: int) -> tuple[DispatchFigure, lis
         async with app:
             ctx = app_context(app)
             t0 = time.perf_counter()
-            stats = await Dispatcher(ctx, app.bot).run()
+            stats = await Dispatcher(ctx, transport_of(app)).run()
             seconds = time.perf_counter() - t0
         sent = emu.sent_messages()
         at = [c.at for c in sent]

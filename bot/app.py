@@ -29,6 +29,7 @@ from bot.store.migrate import upgrade
 from bot.telegram.context import CONTEXT_TYPES, app_context, set_app_context
 from bot.telegram.outage import Outage, WatchedRequest
 from bot.telegram.ratelimit import TelegramRateLimiter
+from bot.telegram.transport import TelegramTransport, transport_of
 from bot.telegram.updates import ChatOrderedProcessor, SenderGate
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def build_application(
     )
     set_app_context(app, ctx)
     app.bot_data["poll_outage"] = polls
+    app.bot_data["transport"] = TelegramTransport(app.bot)  # what the dispatchers send through
     register_handlers(app)
     if with_jobs:
         register_jobs(app, ctx)
@@ -120,7 +122,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await upgrade(ctx.db)
     stats = await materialise(ctx, ctx.clock.now())
     log.info("materialised on start: %s", stats)
-    await Dispatcher(ctx, app.bot).recover()
+    await Dispatcher(ctx, transport_of(app)).recover()
     from bot.handlers.menus import publish_command_menus
 
     await publish_command_menus(app.bot, ctx)
@@ -130,7 +132,7 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def start_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> Sender:
     """The continuously running sender (see bot.services.sender), kept in ``bot_data``."""
-    sender = Sender(app_context(app), app.bot)
+    sender = Sender(app_context(app), transport_of(app))
     await sender.start()
     app.bot_data["sender"] = sender
     return sender

@@ -17,6 +17,7 @@ from bot.services.links import check_due_links
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
 from bot.telegram.context import BotContext
+from bot.telegram.transport import transport_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ async def dispatch_now(context: BotContext) -> None:
         sender.poke()
         return
     ctx = context.ctx
-    sent = await Dispatcher(ctx, context.bot).run(budget_seconds=ctx.settings.tick_seconds * 0.6)
+    sent = await Dispatcher(ctx, transport_of(context.application)).run(
+        budget_seconds=ctx.settings.tick_seconds * 0.6
+    )
     if sent.claimed:
         log.info("dispatch: %s", sent)
 

@@ -18,6 +18,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.outbox import enqueue, priority_of
 from bot.store.db import Database
 from bot.store.models import Outbox
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import running_app
 from tests.support.world import World, staff_world
@@ -66,7 +67,7 @@ async def test_interactive_rows_are_claimed_before_older_bulk(
         rows = {r.chat_id: r.priority for r in await s.scalars(select(Outbox))}
     assert rows[6000] == OutboxPriority.INTERACTIVE and rows[5000] == OutboxPriority.BULK
     async with running_app(w, emulator) as app:
-        await Dispatcher(w.ctx, app.bot).run(max_messages=3)
+        await Dispatcher(w.ctx, transport_of(app)).run(max_messages=3)
     assert [c.chat_id for c in emulator.sent_messages()] == [6000, 6001, 5000]
 
 

@@ -14,6 +14,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.outbox import Attachment, enqueue
 from bot.store.db import Database
 from bot.store.models import Outbox, Person
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import running_app
 from tests.support.world import World, staff_world
@@ -57,8 +58,8 @@ async def test_outbox_rows_are_sent_once_with_their_buttons(
     w = await staff_world(db)
     ids = await put(w, 5)
     async with running_app(w, emulator) as app:
-        stats = await Dispatcher(w.ctx, app.bot).run()
-        again = await Dispatcher(w.ctx, app.bot).run()
+        stats = await Dispatcher(w.ctx, transport_of(app)).run()
+        again = await Dispatcher(w.ctx, transport_of(app)).run()
     assert stats.sent == 5 and again.claimed == 0
     sent = emulator.sent_messages()
     assert sorted(c.chat_id or 0 for c in sent) == [5000, 5001, 5002, 5003, 5004]
@@ -85,7 +86,7 @@ async def test_files_go_with_their_message(db: Database, emulator: BotApiEmulato
             ],
         )
     async with running_app(w, emulator) as app:
-        assert (await Dispatcher(w.ctx, app.bot).run()).sent == 1
+        assert (await Dispatcher(w.ctx, transport_of(app)).run()).sent == 1
     methods = [c.method for c in emulator.sent_messages(777)]
     assert methods == ["sendMessage", "sendPhoto", "sendDocument"]
     doc = emulator.sent_messages(777)[2]
@@ -98,7 +99,7 @@ async def test_429_pauses_every_send_and_the_row_is_retried(db: Database) -> Non
     with BotApiEmulator(clock=w.clock.monotonic) as emu:
         emu.fail_next("429", chat_id=5001, retry_after=7)
         async with running_app(w, emu) as app:
-            stats = await Dispatcher(w.ctx, app.bot).run()
+            stats = await Dispatcher(w.ctx, transport_of(app)).run()
         calls = emu.calls("sendMessage")
     assert stats.rate_limited == 1 and stats.sent == 3
     assert [(c.chat_id, c.status) for c in calls] == [
@@ -120,7 +121,7 @@ async def test_5xx_and_timeouts_retry_with_backoff(db: Database, emulator: BotAp
     emulator.fail_next("5xx", chat_id=5000, count=2)
     emulator.fail_next("timeout", chat_id=5001)
     async with running_app(w, emulator, request_timeout_seconds=0.3) as app:
-        d = Dispatcher(w.ctx, app.bot)
+        d = Dispatcher(w.ctx, transport_of(app))
         stats = await d.run()
         assert stats.retried == 2 and stats.sent == 0
         async with db.transaction() as s:
@@ -143,7 +144,7 @@ async def test_blocked_person_is_marked_inactive_and_the_head_is_told(
     await put(w, 2, person=analyst, chat_base=9000)
     emulator.block_chat(analyst.chat_id or 0)
     async with running_app(w, emulator) as app:
-        d = Dispatcher(w.ctx, app.bot)
+        d = Dispatcher(w.ctx, transport_of(app))
         stats = await d.run()
     assert stats.failed == 1  # the second row is cancelled, not retried forever
     async with db.transaction() as s:
@@ -167,14 +168,14 @@ async def test_a_killed_dispatcher_resends_what_it_left_in_flight(
     w = await staff_world(db)
     [row_id] = await put(w, 1)
     async with running_app(w, emulator) as app:
-        d = Dispatcher(w.ctx, app.bot)
+        d = Dispatcher(w.ctx, transport_of(app))
         assert await d.claim(row_id, w.clock.now())  # … and the process dies before sending
         assert (await statuses(db))[row_id] == "sending"
-        other = Dispatcher(w.ctx, app.bot)
+        other = Dispatcher(w.ctx, transport_of(app))
         other.worker = "another-host"
         assert (await other.run()).claimed == 0  # somebody else's lease is respected
         assert (
-            await Dispatcher(w.ctx, app.bot).run()
+            await Dispatcher(w.ctx, transport_of(app)).run()
         ).sent == 1  # the restarted worker recovers it
     assert len(emulator.sent_messages()) == 1
 
@@ -194,8 +195,8 @@ async def test_two_dispatchers_never_send_the_same_row(
     )
     try:
         async with running_app(w, emulator) as app:
-            a = Dispatcher(w.ctx, app.bot)
-            b = Dispatcher(ctx2, app.bot)
+            a = Dispatcher(w.ctx, transport_of(app))
+            b = Dispatcher(ctx2, transport_of(app))
             sa, sb = await asyncio.gather(a.run(), b.run())
     finally:
         await second_db.dispose()

@@ -21,6 +21,7 @@ from bot.domain import OutboxStatus
 from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
 from bot.store.models import Outbox
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import arrivals
 from tests.support.telegram import running_app
@@ -62,7 +63,7 @@ async def test_a_wave_through_random_faults_arrives_exactly_once(
     emulator.random_faults(SHARE, kinds=MIX, seed=13, retry_after=2)  # type: ignore[arg-type]
     passes = 0
     async with running_app(w, emulator, request_timeout_seconds=1.0) as app:
-        dispatcher = Dispatcher(w.ctx, app.bot)
+        dispatcher = Dispatcher(w.ctx, transport_of(app))
         while (due := await next_due(db)) is not None:
             passes += 1
             assert passes < 200, f"still pending after {passes} passes: {await outcome(db)}"
@@ -89,7 +90,7 @@ async def test_a_long_telegram_outage_never_gives_a_message_up(
     await wave.add(3)
     emulator.random_faults(1.0, kinds=("500", "drop"), seed=15)
     async with running_app(w, emulator) as app:
-        dispatcher = Dispatcher(w.ctx, app.bot)
+        dispatcher = Dispatcher(w.ctx, transport_of(app))
         started = w.clock.now()
         tries: list[datetime] = []
         while w.clock.now() - started < timedelta(minutes=60):
@@ -134,7 +135,7 @@ async def test_a_retry_after_longer_than_the_lease_is_waited_with_no_claim_held(
     await wave.add(3)
     emulator.fail_next("429", method="sendMessage", retry_after=400)
     async with running_app(w, emulator) as app:
-        dispatcher = Dispatcher(w.ctx, app.bot)
+        dispatcher = Dispatcher(w.ctx, transport_of(app))
         while (due := await next_due(sqlite_db)) is not None:
             clock.set(max(due, clock.now()))
             await dispatcher.run()

@@ -44,6 +44,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     from bot.services.dispatch import Dispatcher
     from bot.services.sender import Sender
     from bot.telegram.context import app_context
+    from bot.telegram.transport import transport_of
 
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         write_err(str(MissingToken(BOTFATHER_HELP)))
@@ -58,13 +59,13 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         ctx = app_context(app)
         try:
             async with app:
-                dispatcher = Dispatcher(ctx, app.bot)
+                dispatcher = Dispatcher(ctx, transport_of(app))
                 if args.once:
                     write_err(f"dispatch: {await dispatcher.run(stopping=stop.is_set)}")
                     await dispatcher.release()
                 else:
                     await dispatcher.recover()
-                    sender = Sender(ctx, app.bot, idle_seconds=args.idle)
+                    sender = Sender(ctx, transport_of(app), idle_seconds=args.idle)
                     await sender.start()
                     try:
                         await stop.wait()

@@ -1,4 +1,4 @@
-"""Delivery: the outbox leaves at Telegram's pace, and nothing is lost or sent twice.
+"""Delivery: the outbox leaves at the channel's pace, and nothing is lost or sent twice.
 
 * Claiming: ``UPDATE outbox SET status='sending' … WHERE id=:id AND status='pending'``,
   and the row count says whether this worker won the row.  The claim commits before
@@ -6,11 +6,13 @@
 * One message in flight at a time: a killed process leaves at most that one row in
   ``sending``.  On restart (or when its lease expires) it goes back to ``pending`` and
   is sent again — at most one duplicate, never a loss.
-* Pace: every send goes through the bot's :class:`~bot.telegram.ratelimit.TelegramRateLimiter`
-  with ``retries=0``; a 429 pauses the limiter and the row is rescheduled.
-* Transient errors (429, 5xx, timeouts, network) retry with backoff.  Permanent ones
-  (blocked, chat not found, user deactivated) stop at once, mark the person inactive,
-  and tell the head which roles have nobody reachable.
+* The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
+  :mod:`bot.telegram.transport`, which sends through the rate limiter with ``retries=0``);
+  this module knows its outcomes, not its errors.  A ``RetryAfter`` pauses every send
+  (:meth:`Transport.paused_for`) and the row is rescheduled, its attempt not counted.
+* Transient errors retry with backoff, never given up by count.  Permanent ones (blocked,
+  chat not found, user deactivated) stop at once, mark the person inactive, and tell the
+  head which roles have nobody reachable.
 """
 
 from __future__ import annotations
@@ -21,41 +23,35 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.ext import ExtBot
 
 from bot.domain import OutboxStatus
 from bot.services.context import AppContext
+from bot.services.transport import (
+    BotUnusable,
+    Done,
+    Migrated,
+    Outcome,
+    OutgoingFile,
+    Permanent,
+    Rejected,
+    RetryAfter,
+    Sent,
+    Transient,
+    Transport,
+    buttons_from_stored,
+)
 from bot.services.unreachable import tell_head
 from bot.store.db import unavailable
 from bot.store.models import OrgRole, Outbox, OutboxFile
-from bot.telegram.ratelimit import TelegramRateLimiter, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
-NO_RETRY = {"retries": 0}
 #: Between tries to record a send's outcome while the database is away.
 SETTLE_MAX_PAUSE_SECONDS = 5.0
-PERMANENT_CHAT_ERRORS = (
-    "blocked",
-    "chat not found",
-    "deactivated",
-    "kicked",
-    "not a member",
-    "user not found",
-)
 
 
 @dataclass
@@ -73,18 +69,17 @@ def backoff(attempts: int, cap_seconds: float = 300) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** min(max(attempts - 1, 0), 30), cap_seconds))
 
 
-def is_permanent_chat_error(exc: TelegramError) -> bool:
-    if isinstance(exc, Forbidden):
-        return True
-    return isinstance(exc, BadRequest) and any(
-        p in exc.message.lower() for p in PERMANENT_CHAT_ERRORS
-    )
+@dataclass(frozen=True)
+class _AllSent:
+    """Every part of the row went; ``text_id`` is its text's message (None: files only)."""
+
+    text_id: int | None
 
 
 class Dispatcher:
-    def __init__(self, ctx: AppContext, bot: ExtBot[Any]) -> None:
+    def __init__(self, ctx: AppContext, transport: Transport) -> None:
         self.ctx = ctx
-        self.bot = bot
+        self.transport = transport
         self.worker = ctx.settings.worker_id
         self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
 
@@ -218,10 +213,7 @@ class Dispatcher:
         """While a 429 pauses every send, wait *before* claiming the next row: a claim held
         through a ``retry_after`` longer than the lease would let another worker send the
         same row.  Returns False when a stop came meanwhile."""
-        limiter = self.bot.rate_limiter
-        if not isinstance(limiter, TelegramRateLimiter):
-            return True
-        while (pause := limiter.limiter.paused_for()) > 0:
+        while (pause := self.transport.paused_for()) > 0:
             if stopping is not None and stopping():
                 return False
             await self.ctx.clock.sleep(min(pause, 1.0))
@@ -239,6 +231,7 @@ class Dispatcher:
 
     # -- one row --------------------------------------------------------------------------
     async def deliver(self, outbox_id: int, stats: DispatchStats) -> None:
+        """Send one claimed row (its text, then its files) and record what came of it."""
         loaded = self._claimed.pop(outbox_id, None)
         if loaded is None:
             async with self.ctx.db.transaction() as s:
@@ -246,80 +239,67 @@ class Dispatcher:
         row, files = loaded
         if row is None:
             return
+        outcome = await self._send(row, files)
+        await self._record(row, outcome, stats)
+
+    async def _send(self, row: Outbox, files: list[OutboxFile]) -> _AllSent | Outcome:
+        """The parts not sent yet; each one that goes is recorded at once, so a retry
+        resends none of them.  Stops at the first that does not go."""
         text_id = row.telegram_message_id
-        try:
-            if row.text and row.telegram_message_id is None:
-                markup = (
-                    InlineKeyboardMarkup.de_json(row.reply_markup, self.bot)
-                    if row.reply_markup
-                    else None
-                )
-                msg = await self.bot.send_message(
-                    chat_id=row.chat_id,
-                    text=row.text,
-                    reply_markup=markup,
-                    rate_limit_args=NO_RETRY,
-                )
-                text_id = msg.message_id
-                if files:  # recorded now, so a retry of a file does not resend the text
-                    await self._settle(
-                        functools.partial(self._mark_part, outbox_id, None, msg.message_id)
-                    )
-            for f in files:
-                if f.telegram_message_id is not None:
-                    continue
-                if f.kind == "photo":
-                    msg = await self.bot.send_photo(
-                        chat_id=row.chat_id,
-                        photo=f.content,
-                        filename=f.filename,
-                        caption=f.caption,
-                        rate_limit_args=NO_RETRY,
-                    )
-                else:
-                    msg = await self.bot.send_document(
-                        chat_id=row.chat_id,
-                        document=f.content,
-                        filename=f.filename,
-                        caption=f.caption,
-                        rate_limit_args=NO_RETRY,
-                    )
-                await self._settle(
-                    functools.partial(self._mark_part, outbox_id, f.id, msg.message_id)
-                )
-        except RetryAfter as exc:
-            stats.rate_limited += 1
-            wait = retry_after_seconds(exc)
-            await self._settle(
-                lambda: self._reschedule(
-                    outbox_id,
-                    f"429: retry after {wait:g} s",
-                    timedelta(seconds=wait),
-                    count_attempt=False,
-                )
+        if row.text and text_id is None:
+            buttons = buttons_from_stored(row.reply_markup)
+            outcome = await self.transport.send_text(row.chat_id, row.text, buttons)
+            if not isinstance(outcome, Sent):
+                return outcome
+            text_id = outcome.message_id
+            if files:
+                await self._settle(functools.partial(self._mark_part, row.id, None, text_id))
+        for f in files:
+            if f.telegram_message_id is not None:
+                continue
+            part = OutgoingFile(
+                "photo" if f.kind == "photo" else "document", f.filename, f.content, f.caption
             )
-            stats.retried += 1
-            return
-        except ChatMigrated as exc:
-            await self._migrate_chat(row, exc.new_chat_id)
-            stats.retried += 1
-            return
-        except TelegramError as exc:
-            if is_permanent_chat_error(exc):
-                await self._permanent(row, exc)
-                stats.failed += 1
-            elif isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-                # transient (network, timeout, 5xx): never given up by count, only delayed
-                cap = self.ctx.settings.outbox_retry_max_seconds
-                error, delay = exc.message, backoff(row.attempts, cap)
-                await self._settle(lambda: self._reschedule(outbox_id, error, delay))
+            outcome = await self.transport.send_file(row.chat_id, part)
+            if not isinstance(outcome, Sent):
+                return outcome
+            await self._settle(functools.partial(self._mark_part, row.id, f.id, outcome.message_id))
+        return _AllSent(text_id)
+
+    async def _record(self, row: Outbox, outcome: _AllSent | Outcome, stats: DispatchStats) -> None:
+        """What the outcome of a send does to the row (and, for some, to its chat)."""
+        outbox_id = row.id
+        match outcome:
+            case _AllSent(text_id):
+                await self._settle(lambda: self._mark_sent(outbox_id, text_id))
+                stats.sent += 1
+            case RetryAfter(seconds):  # every send waits (paused_for); this one is not counted
+                stats.rate_limited += 1
                 stats.retried += 1
-            else:  # a malformed message: retrying cannot help, but the person is fine
-                await self._fail(outbox_id, exc.message)
+                error, delay = f"429: retry after {seconds:g} s", timedelta(seconds=seconds)
+                await self._settle(
+                    lambda: self._reschedule(outbox_id, error, delay, count_attempt=False)
+                )
+            case Transient(reason):  # never given up by count, only delayed
+                stats.retried += 1
+                delay = backoff(row.attempts, self.ctx.settings.outbox_retry_max_seconds)
+                await self._settle(lambda: self._reschedule(outbox_id, reason, delay))
+            case BotUnusable(reason):  # still failed here, as before: issue 15 pauses instead
                 stats.failed += 1
-            return
-        await self._settle(lambda: self._mark_sent(outbox_id, text_id))
-        stats.sent += 1
+                await self._fail(outbox_id, reason)
+            case Migrated(new_chat_id):
+                stats.retried += 1
+                await self._migrate_chat(row, new_chat_id)
+            case Permanent(reason):
+                stats.failed += 1
+                await self._permanent(row, reason)
+            case Rejected(reason):  # a malformed message: retrying cannot help
+                stats.failed += 1
+                await self._fail(outbox_id, reason)
+            case Sent() | Done():  # pragma: no cover - _send turns these into _AllSent
+                raise AssertionError(f"unexpected outcome {outcome}")
+            case _:
+                assert_never(outcome)
 
     async def _mark_sent(self, outbox_id: int, text_id: int | None) -> None:
         async with self.ctx.db.transaction() as s:
@@ -411,10 +391,9 @@ class Dispatcher:
                 .values(chat_id=new_chat_id, status=OutboxStatus.PENDING.value, claimed_by=None)
             )
 
-    async def _permanent(self, row: Outbox, exc: TelegramError) -> None:
+    async def _permanent(self, row: Outbox, reason: str) -> None:
         """Stop for good: fail the row, the chat's other pending rows, mark the person, tell the head."""
         now = self.ctx.clock.now()
-        reason = exc.message
         async with self.ctx.db.transaction() as s:
             await s.execute(
                 update(Outbox)

@@ -21,11 +21,11 @@ import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from telegram.ext import ExtBot
 
 from bot.logs import reason
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
+from bot.services.transport import Transport
 from bot.store.db import unavailable as database_unavailable
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,10 @@ STOP_GRACE_SECONDS = 7.0
 
 class Sender:
     def __init__(
-        self, ctx: AppContext, bot: ExtBot[Any], *, idle_seconds: float | None = None
+        self, ctx: AppContext, transport: Transport, *, idle_seconds: float | None = None
     ) -> None:
         self.ctx = ctx
-        self.dispatcher = Dispatcher(ctx, bot)
+        self.dispatcher = Dispatcher(ctx, transport)
         self.idle_seconds = float(idle_seconds or ctx.settings.tick_seconds)
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -19,6 +19,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.services.dispatch import Dispatcher
 from bot.services.reminders import remind
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator, Call
 from tests.support.telegram import running_app
 from tests.support.world import World
@@ -101,12 +102,12 @@ class Harness:
         mark = self._mark_calls()
         ctx = self.world.ctx
         await remind(ctx, ctx.clock.now())
-        await Dispatcher(ctx, self.app.bot).run()
+        await Dispatcher(ctx, transport_of(self.app)).run()
         return [c for c in self._since(mark) if c.method in SEND_METHODS]
 
     async def deliver(self) -> list[Call]:
         mark = self._mark_calls()
-        await Dispatcher(self.world.ctx, self.app.bot).run()
+        await Dispatcher(self.world.ctx, transport_of(self.app)).run()
         return [c for c in self._since(mark) if c.method in SEND_METHODS]
 
 
