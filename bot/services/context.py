@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.domain.fiscal import fy_end, fy_start
 from bot.schedule.policy import SchedulePolicy
 from bot.schedule.workdays import NO_CHANGES, DayChanges, HolidayRules, WorkCalendar
+from bot.services.deliverypause import DeliveryPause
 from bot.store.db import Database
 from bot.telegram.outage import Outage
 
@@ -33,6 +34,8 @@ class AppContext:
     #: one account of a database outage for the whole process: the sender and the jobs
     #: report to it, so an outage is one line when it begins and one when it ends
     db_outage: Outage = field(default_factory=lambda: Outage("database"))
+    #: the bot refused by its channel (a 401 or 404): every dispatcher of the process waits
+    delivery_pause: DeliveryPause = field(default_factory=DeliveryPause)
     _catalogues: dict[str, Catalogue] = field(default_factory=dict)
     _calendars: dict[int, WorkCalendar] = field(default_factory=dict)
     _office_calendars: OrderedDict[tuple[int, DayChanges], WorkCalendar] = field(

@@ -12,7 +12,8 @@
   (:meth:`Transport.paused_for`) and the row is rescheduled, its attempt not counted.
 * Transient errors retry with backoff, never given up by count.  Permanent ones (blocked,
   chat not found, user deactivated) stop at once, mark the person inactive, and tell the
-  head which roles have nobody reachable.
+  head which roles have nobody reachable.  ``BotUnusable`` (a 401 or 404: the bot, not the
+  message) gives the row back and pauses all delivery (:mod:`bot.services.deliverypause`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
+from bot.services import deliverypause
 from bot.services.context import AppContext
 from bot.services.transport import (
     BotUnusable,
@@ -62,6 +64,7 @@ class DispatchStats:
     failed: int = 0
     rate_limited: int = 0
     lost_claims: int = 0
+    paused: int = 0  # rows given back because the channel refused the bot
 
 
 def backoff(attempts: int, cap_seconds: float = 300) -> timedelta:
@@ -212,7 +215,10 @@ class Dispatcher:
     async def _wait_out_pause(self, stopping: Callable[[], bool] | None) -> bool:
         """While a 429 pauses every send, wait *before* claiming the next row: a claim held
         through a ``retry_after`` longer than the lease would let another worker send the
-        same row.  Returns False when a stop came meanwhile."""
+        same row.  Returns False when a stop came meanwhile, or while the channel refuses
+        the bot (see :mod:`bot.services.deliverypause`)."""
+        if not await deliverypause.ready(self.ctx, self.transport):
+            return False
         while (pause := self.transport.paused_for()) > 0:
             if stopping is not None and stopping():
                 return False
@@ -220,13 +226,17 @@ class Dispatcher:
         return True
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending row becomes due (None: nothing pending)."""
+        """When the earliest pending row becomes due (None: nothing pending); while delivery
+        is paused, not before the next probe of the bot."""
         async with self.ctx.db.transaction() as s:
             due: datetime | None = await s.scalar(
                 select(func.min(Outbox.next_attempt_at)).where(
                     Outbox.status == OutboxStatus.PENDING.value
                 )
             )
+        probe = self.ctx.delivery_pause.next_probe_at
+        if due is not None and probe is not None and self.ctx.delivery_pause.active:
+            return max(due, probe)
         return due
 
     # -- one row --------------------------------------------------------------------------
@@ -284,9 +294,12 @@ class Dispatcher:
                 stats.retried += 1
                 delay = backoff(row.attempts, self.ctx.settings.outbox_retry_max_seconds)
                 await self._settle(lambda: self._reschedule(outbox_id, reason, delay))
-            case BotUnusable(reason):  # still failed here, as before: issue 15 pauses instead
-                stats.failed += 1
-                await self._fail(outbox_id, reason)
+            case BotUnusable(reason):  # about the bot: the row goes back as it was
+                stats.paused += 1
+                await self._settle(
+                    lambda: self._reschedule(outbox_id, reason, timedelta(0), count_attempt=False)
+                )
+                await deliverypause.pause(self.ctx, reason)
             case Migrated(new_chat_id):
                 stats.retried += 1
                 await self._migrate_chat(row, new_chat_id)

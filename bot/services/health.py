@@ -1,5 +1,5 @@
 """Is the bot well?  The database answers at the right schema, Telegram answers ``getMe``,
-the outbox keeps up, and every periodic job ran when it was due.
+the outbox keeps up, delivery is not paused, and every periodic job ran when it was due.
 
 :func:`check_health` gathers it into a :class:`Health`: ``python -m bot health`` prints it
 (and exits non-zero when it is not ok); :meth:`Health.as_dict` is the same data for a
@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from telegram import User
 
 from bot.domain import OutboxStatus
+from bot.services.deliverypause import DELIVERY_ROW
 from bot.services.jobruns import reason
 from bot.store.db import Database
 from bot.store.models import JobRun, Outbox
@@ -109,6 +110,7 @@ async def _database_checks(db: Database, now: datetime, outbox_max_age: timedelt
     checks = [Check("database", True, f"{db.dialect}, schema {revision}", {"revision": revision})]
     try:
         checks.append(await outbox_check(db, now, outbox_max_age))
+        checks.append(await delivery_check(db, now))
         checks.extend(await job_checks(db, now))
     except Exception as exc:
         checks.append(Check("database", False, f"query failed: {reason(exc)}"))
@@ -135,9 +137,30 @@ async def outbox_check(db: Database, now: datetime, max_age: timedelta) -> Check
     return Check("outbox", True, detail, data)
 
 
+async def delivery_check(db: Database, now: datetime) -> Check:
+    """Whether a sender has paused delivery because the Bot API refuses the bot (a 401 or
+    404; see bot.services.deliverypause): unhealthy while it lasts, saying since when and why."""
+    async with db.transaction() as s:
+        row = await s.get(JobRun, DELIVERY_ROW)
+    if row is None or row.ok is not False or row.started_at is None:
+        return Check("delivery", True, "not paused", {"paused": False})
+    data: dict[str, Any] = {
+        "paused": True,
+        "paused_since": row.started_at.isoformat(),
+        "reason": row.error,
+        "worker": row.worker_id,
+        "probes": row.runs,
+        "next_probe": row.next_due_at.isoformat() if row.next_due_at else None,
+    }
+    since = f"{row.started_at.isoformat(timespec='seconds')}, {ago(now - row.started_at)} ago"
+    return Check("delivery", False, f"PAUSED since {since}: {row.error}", data)
+
+
 async def job_checks(db: Database, now: datetime) -> list[Check]:
     async with db.transaction() as s:
-        rows = list(await s.scalars(select(JobRun).order_by(JobRun.name)))
+        rows = list(
+            await s.scalars(select(JobRun).where(JobRun.name != DELIVERY_ROW).order_by(JobRun.name))
+        )
     if not rows:
         return [Check("jobs", False, "no job has run here: is `python -m bot run` running?")]
     return [_job_check(r, now) for r in rows]

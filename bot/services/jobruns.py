@@ -28,6 +28,7 @@ from telegram.ext import Job
 
 from bot.logs import reason
 from bot.services.context import AppContext
+from bot.services.deliverypause import DELIVERY_ROW
 from bot.store.db import unavailable
 from bot.store.models import JobRun
 from bot.telegram.context import BotContext
@@ -106,7 +107,9 @@ async def _started(ctx: AppContext, name: str, this: Job[Any] | None, jobs: list
                     s, {"name": other.name, "runs": 0, "next_due_at": due, "every_seconds": period}
                 )
                 await s.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-        gone = existing - {name} - {j.name for j in jobs if j.name} if jobs else set()
+        # (the delivery pause's row is no job's: bot.services.deliverypause keeps it)
+        keep = {name, DELIVERY_ROW, *(j.name for j in jobs if j.name)}
+        gone = existing - keep if jobs else set()
         if gone:
             await s.execute(delete(JobRun).where(JobRun.name.in_(gone)))
         mine = {

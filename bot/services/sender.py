@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.logs import reason
+from bot.services import deliverypause
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.transport import Transport
@@ -64,6 +65,8 @@ class Sender:
         self.wake.set()
 
     async def start(self) -> None:
+        if not self.ctx.delivery_pause.active:  # a process that died paused left its row
+            await deliverypause.forget(self.ctx)
         self._remove = self.ctx.db.on_outbox_queued(self.poke)
         try:
             self._listener = await self.ctx.db.listen_outbox(self.poke)

@@ -21,7 +21,8 @@ What it does:
   ``random_faults``) and, with ``enforce_limits=True``, applies Telegram's flood limits using
   the injected clock.
 
-Fault kinds: ``"429"`` (with ``retry_after``), ``"5xx"`` (502), ``"500"``, ``"timeout"`` (the
+``refuse_bot(401 | 404, seconds)`` refuses the bot itself for a while, as a revoked token or a
+wrong base URL would.  Fault kinds: ``"429"`` (with ``retry_after``), ``"5xx"`` (502), ``"500"``, ``"timeout"`` (the
 answer is held until the client gives up), ``"drop"`` (the connection is closed before the
 request is handled: nothing was sent), ``"lost"`` (the message is sent, recorded and kept, then
 the connection is closed: Telegram accepted it but the answer never arrived, so a sender that
@@ -349,6 +350,7 @@ class BotApiEmulator:
         self._fault_counts: Counter[str] = Counter()
         self._held_now = 0
         self._blocked: set[int] = set()
+        self._refused: tuple[int, str, float] | None = None  # status, description, until
         self._sends: dict[object, deque[float]] = {}
         self._too_many = 0
         self._updates: list[JSONDict] = []
@@ -496,6 +498,9 @@ class BotApiEmulator:
             params, files, filenames = await _read_params(request)
             if request.match_info["token"] != self.token:
                 raise _ApiError(401, "Unauthorized")
+            refused = self._refused
+            if refused is not None and at < refused[2]:
+                raise _ApiError(refused[0], refused[1])
             if method not in self._canonical.values():
                 raise _ApiError(404, "Not Found")
             with self._cond:
@@ -702,6 +707,13 @@ class BotApiEmulator:
         """Sends that were accepted (the message exists) but whose answer was lost."""
         with self._cond:
             return [c for c in self._calls if c.lost]
+
+    def refuse_bot(self, status: Literal[401, 404], seconds: float) -> None:
+        """For ``seconds`` on the emulator's clock, answer every call as a revoked token
+        (401 Unauthorized) or a wrong base URL or proxy (404 Not Found) would."""
+        description = "Unauthorized" if status == 401 else "Not Found"
+        with self._cond:
+            self._refused = (status, description, self._clock() + seconds)
 
     def block_chat(self, chat_id: int) -> None:
         """Every later send/edit/chat action to *chat_id* answers 403 "bot was blocked"."""
