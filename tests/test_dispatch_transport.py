@@ -202,3 +202,29 @@ async def test_a_migrated_group_is_followed(db: Database) -> None:
     async with db.transaction() as s:
         role = await s.get(OrgRole, (w.org.id, "head"))
         assert role is not None and role.group_chat_id == new
+
+
+def test_the_telegram_transport_says_what_each_bot_api_error_means() -> None:
+    from datetime import timedelta
+
+    from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, TimedOut
+    from telegram.error import NetworkError as TgNetworkError
+    from telegram.error import RetryAfter as TgRetryAfter
+
+    from bot.services.transport import BotUnusable
+    from bot.telegram.transport import outcome_of
+
+    assert outcome_of(TgRetryAfter(timedelta(seconds=7))) == RetryAfter(7)
+    assert outcome_of(ChatMigrated(-1002)) == Migrated(-1002)
+    assert isinstance(outcome_of(Forbidden("Forbidden: bot was blocked by the user")), Permanent)
+    assert isinstance(outcome_of(BadRequest("Bad Request: chat not found")), Permanent)
+    assert isinstance(outcome_of(BadRequest("Bad Request: can't parse entities")), Rejected)
+    assert isinstance(outcome_of(TgNetworkError("Bad Gateway")), Transient)
+    assert isinstance(outcome_of(TimedOut()), Transient)
+    refused = outcome_of(InvalidToken("Unauthorized"))
+    assert isinstance(refused, BotUnusable) and "BOT_TOKEN" in refused.reason
+    # a proxy's error page that quotes the URL (and so the token) is not repeated
+    page = "Not Found (404). Parsing the server response b'<p>/bot123:SECRET/sendMessage' failed"
+    wrong_url = outcome_of(InvalidToken(page))
+    assert isinstance(wrong_url, BotUnusable) and "TELEGRAM_API_BASE_URL" in wrong_url.reason
+    assert "SECRET" not in wrong_url.reason

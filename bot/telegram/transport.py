@@ -68,14 +68,16 @@ def is_permanent_chat_error(exc: TelegramError) -> bool:
 
 
 def bot_refused(exc: InvalidToken) -> str:
-    """One clear line about a 401 or 404, naming the setting to check (never the token)."""
+    """One clear line about a 401 or 404, naming the setting to check.  Fixed words, not the
+    server's answer: a proxy's error page may quote the request's URL, which holds the token
+    (and this line is stored for ``health``, which no log filter redacts)."""
     if "not found" in exc.message.lower():
         return (
-            f"the Bot API answers 404 ({exc.message}): check TELEGRAM_API_BASE_URL "
+            "the Bot API answers 404 Not Found: check TELEGRAM_API_BASE_URL "
             "(the Bot API server, or a proxy in front of it) and BOT_TOKEN"
         )
     return (
-        f"the Bot API refuses BOT_TOKEN ({exc.message}): the token was revoked or is wrong; "
+        "the Bot API refuses BOT_TOKEN (401 Unauthorized): the token was revoked or is wrong; "
         "check it with @BotFather"
     )
 
