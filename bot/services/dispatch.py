@@ -46,9 +46,9 @@ from bot.services.transport import (
     Transport,
     buttons_from_stored,
 )
-from bot.services.unreachable import tell_head
+from bot.services.unreachable import chat_moved, chat_unreachable
 from bot.store.db import unavailable
-from bot.store.models import OrgRole, Outbox, OutboxFile
+from bot.store.models import Outbox, OutboxFile
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +302,10 @@ class Dispatcher:
                 await deliverypause.pause(self.ctx, reason)
             case Migrated(new_chat_id):
                 stats.retried += 1
-                await self._migrate_chat(row, new_chat_id)
+                await chat_moved(self.ctx, row.chat_id, new_chat_id)
             case Permanent(reason):
                 stats.failed += 1
-                await self._permanent(row, reason)
+                await chat_unreachable(self.ctx, row, reason)
             case Rejected(reason):  # a malformed message: retrying cannot help
                 stats.failed += 1
                 await self._fail(outbox_id, reason)
@@ -387,40 +387,3 @@ class Dispatcher:
                 .values(status=OutboxStatus.FAILED.value, claimed_by=None, last_error=error[:500])
             )
         log.warning("outbox %s failed: %s", outbox_id, error)
-
-    async def _migrate_chat(self, row: Outbox, new_chat_id: int) -> None:
-        async with self.ctx.db.transaction() as s:
-            await s.execute(
-                update(OrgRole)
-                .where(OrgRole.group_chat_id == row.chat_id)
-                .values(group_chat_id=new_chat_id)
-            )
-            await s.execute(
-                update(Outbox)
-                .where(
-                    Outbox.chat_id == row.chat_id,
-                    Outbox.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
-                )
-                .values(chat_id=new_chat_id, status=OutboxStatus.PENDING.value, claimed_by=None)
-            )
-
-    async def _permanent(self, row: Outbox, reason: str) -> None:
-        """Stop for good: fail the row, the chat's other pending rows, mark the person, tell the head."""
-        now = self.ctx.clock.now()
-        async with self.ctx.db.transaction() as s:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id == row.id)
-                .values(status=OutboxStatus.FAILED.value, claimed_by=None, last_error=reason[:500])
-            )
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.chat_id == row.chat_id, Outbox.status == OutboxStatus.PENDING.value)
-                .values(
-                    status=OutboxStatus.CANCELLED.value,
-                    last_error=f"chat unreachable: {reason}"[:500],
-                )
-            )
-            if row.org_id is not None:
-                await tell_head(self.ctx, s, row, reason, now)
-        log.warning("chat %s is unreachable for good: %s", row.chat_id, reason)

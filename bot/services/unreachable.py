@@ -1,19 +1,67 @@
-"""When a chat cannot be reached for good: the head hears who and which roles are left empty."""
+"""When a chat cannot be reached for good: its messages stop, and the head hears who and which
+roles are left empty.  When a group moves (a Telegram group became a supergroup), its role and
+its messages follow it."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import OutboxStatus
 from bot.fmt import Fmt
 from bot.services.audience import head_audience
 from bot.services.context import AppContext
 from bot.services.outbox import enqueue
 from bot.store import repo
 from bot.store.models import OrgRole, Outbox, Person, Role
+
+log = logging.getLogger(__name__)
+
+
+async def chat_unreachable(ctx: AppContext, row: Outbox, reason: str) -> None:
+    """Stop for good: fail the row, cancel the chat's other pending rows, mark the person,
+    tell the head — in one transaction."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id)
+            .values(status=OutboxStatus.FAILED.value, claimed_by=None, last_error=reason[:500])
+        )
+        await s.execute(
+            update(Outbox)
+            .where(Outbox.chat_id == row.chat_id, Outbox.status == OutboxStatus.PENDING.value)
+            .values(
+                status=OutboxStatus.CANCELLED.value,
+                last_error=f"chat unreachable: {reason}"[:500],
+            )
+        )
+        if row.org_id is not None:
+            await tell_head(ctx, s, row, reason, now)
+    log.warning("chat %s is unreachable for good: %s", row.chat_id, reason)
+
+
+async def chat_moved(ctx: AppContext, old_chat_id: int, new_chat_id: int) -> None:
+    """The group's role and its messages not sent yet follow it to ``new_chat_id``."""
+    async with ctx.db.transaction() as s:
+        await s.execute(
+            update(OrgRole)
+            .where(OrgRole.group_chat_id == old_chat_id)
+            .values(group_chat_id=new_chat_id)
+        )
+        await s.execute(
+            update(Outbox)
+            .where(
+                Outbox.chat_id == old_chat_id,
+                Outbox.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+            )
+            .values(chat_id=new_chat_id, status=OutboxStatus.PENDING.value, claimed_by=None)
+        )
+
 
 # one line of the head's notice: a text key and its parameters
 _Line = tuple[str, dict[str, Any]]
