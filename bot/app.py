@@ -28,6 +28,7 @@ from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.telegram.context import CONTEXT_TYPES, app_context, set_app_context
 from bot.telegram.outage import Outage, WatchedRequest
+from bot.telegram.polling import PollingBot, UpdateLedger
 from bot.telegram.ratelimit import TelegramRateLimiter
 from bot.telegram.transport import TelegramTransport, transport_of
 from bot.telegram.updates import ChatOrderedProcessor, SenderGate
@@ -72,21 +73,24 @@ def build_application(
     ctx.holiday_rules  # noqa: B018 - a bad holiday table stops the start, naming its file and line
     timeout = settings.request_timeout_seconds
     polls = Outage("Telegram (getUpdates)")
+    ledger = UpdateLedger()  # the long poll confirms only what the processor has handled
+    bot = PollingBot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.bot_file_url,
+        request=HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout),
+        get_updates_request=WatchedRequest(polls, read_timeout=timeout + 30),
+        rate_limiter=TelegramRateLimiter(
+            ctx.clock,
+            global_per_second=settings.rate_global_per_second,
+            private_per_second=settings.rate_private_per_second,
+            group_per_minute=settings.rate_group_per_minute,
+        ),
+        ledger=ledger,
+    )
     app = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(settings.bot_api_url)
-        .base_file_url(settings.bot_file_url)
-        .request(HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout))
-        .get_updates_request(WatchedRequest(polls, read_timeout=timeout + 30))
-        .rate_limiter(
-            TelegramRateLimiter(
-                ctx.clock,
-                global_per_second=settings.rate_global_per_second,
-                private_per_second=settings.rate_private_per_second,
-                group_per_minute=settings.rate_group_per_minute,
-            )
-        )
+        .bot(bot)
         .concurrent_updates(
             ChatOrderedProcessor(
                 SenderGate(
@@ -96,6 +100,7 @@ def build_application(
                     staff_per_minute=settings.flood_staff_per_minute,
                 ),
                 workers=settings.update_workers,
+                ledger=ledger,
             )
         )
         .context_types(CONTEXT_TYPES)

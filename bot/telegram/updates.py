@@ -12,6 +12,10 @@ update through:
   ``stranger_per_minute`` updates handled, registered people ``staff_per_minute``; the
   excess is dropped quietly — no reply, no database work.
 
+Once an update's handling has ended (committed and answered, or failed), the
+:class:`~bot.telegram.polling.UpdateLedger` is told, in a ``finally``: only then may the
+long poll confirm it to Telegram.
+
 PTB's own semaphore (``max_concurrent_updates``) only bounds how many updates may wait
 here; the real concurrency limit is ours, taken *after* the chat's turn has come, so
 updates queued behind a flooder's chat never hold a slot another chat needs.
@@ -30,6 +34,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.clock import Clock
+from bot.telegram.polling import UpdateLedger
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +114,24 @@ def sender_of(update: object) -> int | None:
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
-    def __init__(self, gate: SenderGate, *, workers: int = 8) -> None:
+    def __init__(
+        self, gate: SenderGate, *, workers: int = 8, ledger: UpdateLedger | None = None
+    ) -> None:
         super().__init__(MAX_WAITING)
         self.gate = gate
+        self.ledger = ledger
         self.workers = workers
         self._work = asyncio.Semaphore(workers)
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._in_turn(update, coroutine)
+        finally:
+            if self.ledger is not None and isinstance(update, Update):
+                self.ledger.handled(update.update_id)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
         if key is None:
             await self._run(update, coroutine)
