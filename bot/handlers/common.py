@@ -7,6 +7,13 @@ wrapper opens the transaction, finds the registered person (politely refusing an
 else), checks the role the handler needs, runs it, commits — and only then sends what
 the handler queued.  No network I/O happens while the database is locked, and nothing
 is said about a change that did not commit.
+
+The person's own confirmation of a change (a service's successful :class:`Outcome`) is
+not sent from here: it goes in the outbox, in the same transaction as the change, keyed
+by the update (its callback query, or its message), so a crash after the commit does
+not lose it and a re-delivered update neither queues it again nor acts again (one
+update is handled by one wrapped handler).  Only the callback query's answer, which is
+ephemeral, is still given directly.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from bot.fmt import Fmt
 from bot.services.access import Scope, is_admin, is_head
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
-from bot.services.outbox import Attachment
+from bot.services.outbox import Attachment, enqueue, queued
 from bot.services.outcome import Outcome
 from bot.services.tasklist import keyboard
 from bot.store import repo
@@ -106,15 +113,66 @@ def render_outcome(fmt: Fmt, ctx: AppContext, outcome: Outcome) -> str:
 # -- one turn of the conversation ---------------------------------------------------------------
 
 
+def update_key(update: Update) -> str | None:
+    """What names this update for good, if anything: its callback query, or its message
+    (a re-delivered update has the same)."""
+    if update.callback_query is not None:
+        return f"q:{update.callback_query.id}"
+    if update.message is not None:
+        return f"m:{update.message.chat_id}:{update.message.message_id}"
+    return None
+
+
+def confirm_key(update_key: str, n: int) -> str:
+    return f"confirm:{update_key}:{n}"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The person's own confirmation of a change: queued in the outbox by the same
+    transaction as the change (see :meth:`Outgoing.keep`)."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+    items: tuple[int, ...] = ()
+
+
 @dataclass
 class Outgoing:
     """What the bot will say once the unit of work has committed (every text made to fit
-    Telegram's limits by :func:`bot.textfit.fit`)."""
+    Telegram's limits by :func:`bot.textfit.fit`); confirmations of a change go in the
+    outbox with the change itself."""
 
     messages: list[tuple[str, Markup | None]] = field(default_factory=list)
+    confirmations: list[Confirmation] = field(default_factory=list)
     files: list[Attachment] = field(default_factory=list)
     answer: tuple[str | None, bool] | None = None  # the callback query's popup, once
     later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def keep(
+        self, session: AsyncSession, update: Update, person: Person, now: datetime
+    ) -> None:
+        """Queue the confirmations in the turn's transaction, each once per update (a
+        re-delivered update finds its key taken); one whose update names nothing lasting
+        is sent directly after the commit, as before."""
+        key, chat = update_key(update), update.effective_chat
+        for n, c in enumerate(self.confirmations):
+            if key is None or chat is None:
+                self.messages.append((c.text, markup(c.reply_markup)))
+                continue
+            await enqueue(
+                session,
+                chat_id=chat.id,
+                kind="confirm",
+                dedupe_key=confirm_key(key, n),
+                text=c.text,
+                now=now,
+                org_id=person.org_id,
+                person_id=person.id,
+                reply_markup=c.reply_markup,
+                items=c.items,
+            )
+        self.confirmations.clear()
 
     async def send(self, update: Update) -> None:
         query = update.callback_query
@@ -147,6 +205,7 @@ class Turn:
     fmt: Fmt
     now: datetime
     out: Outgoing = field(default_factory=Outgoing)
+    committed: bool = False  # set once the unit of work has committed
 
     @property
     def today(self) -> date:
@@ -199,7 +258,7 @@ class Turn:
         if outcome.then is not None:
             then = outcome.then
 
-            async def finish() -> None:
+            async def finish() -> None:  # its own transaction has committed: said directly
                 self.show(await then())
 
             self.after_commit(finish)
@@ -218,12 +277,18 @@ class Turn:
             return
         if not outcome.ok and self.update.callback_query is not None and self.out.answer is None:
             self.out.answer = (text, True)
-        kb = (
-            markup(keyboard(self.fmt, outcome.follow_up, with_list=False))
-            if outcome.follow_up
-            else None
-        )
-        self.say(text, kb)
+        kb = keyboard(self.fmt, outcome.follow_up, with_list=False) if outcome.follow_up else None
+        if outcome.ok and not self.committed:
+            self.confirm(text, kb, [ln.occurrence_id for ln in outcome.follow_up])
+        else:
+            self.say(text, markup(kb))
+
+    def confirm(
+        self, text: str, kb: dict[str, Any] | None = None, items: list[int] | None = None
+    ) -> None:
+        """The person's own confirmation of what changed: it goes in the outbox with the
+        change, so that a crash after the commit does not lose it."""
+        self.out.confirmations.append(Confirmation(text, kb, tuple(items or ())))
 
     def attach(self, files: list[Attachment]) -> None:
         self.out.files.extend(files)
@@ -253,6 +318,13 @@ def refuse_stranger(ctx: AppContext, update: Update, out: Outgoing) -> None:
         out.answer = (Fmt.of(ctx.settings).t("not_registered_short"), True)
 
 
+async def already_handled(session: AsyncSession, update: Update) -> bool:
+    """Whether this update's change has already committed (its confirmation is queued): a
+    re-delivered update is then not acted on again."""
+    key = update_key(update)
+    return key is not None and await queued(session, confirm_key(key, 0))
+
+
 def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
     """Wrap ``fn(turn, context)`` as a PTB handler for registered people (and heads/admins)."""
 
@@ -261,10 +333,13 @@ def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
         async def run(update: Update, context: Context) -> None:
             ctx = context.ctx
             out = Outgoing()
+            turn: Turn | None = None
             async with ctx.db.transaction() as s:
                 person = await current_person(s, ctx, update)
                 if person is None:
                     refuse_stranger(ctx, update, out)
+                elif await already_handled(s, update):
+                    pass  # committed by a process that died before confirming the update
                 else:
                     turn = Turn(
                         update,
@@ -281,6 +356,9 @@ def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:
                         turn.alert(turn.t("head_only"))
                     else:
                         await fn(turn, context)
+                    await out.keep(s, update, person, turn.now)
+            if turn is not None:
+                turn.committed = True
             await out.send(update)
 
         return run

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxPriority, OutboxStatus
@@ -17,7 +18,8 @@ from bot.textfit import CAPTION_LIMIT, fit
 #: Kinds caused by a person's action, wanted at once: review requests, send back, approved →
 #: publisher, a published link, a reported change (``notify``), an accepted invite (``notice``).
 #: Everything else (reminders, escalations, digests, reports, unreachable notices) is bulk.
-INTERACTIVE_KINDS = frozenset({"notify", "notice"})
+#: ``confirm`` is the person's own confirmation of their action (see bot.handlers.common).
+INTERACTIVE_KINDS = frozenset({"notify", "notice", "confirm"})
 
 
 def priority_of(kind: str) -> OutboxPriority:
@@ -90,3 +92,9 @@ async def enqueue(
                 )
             )
     return None if new_id is None else int(new_id)
+
+
+async def queued(session: AsyncSession, dedupe_key: str) -> bool:
+    """Whether a message with ``dedupe_key`` is in the outbox (whatever its status)."""
+    found = await session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+    return found is not None

@@ -12,19 +12,41 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.domain import OutboxStatus
 from bot.services.dispatch import Dispatcher
 from bot.services.reminders import remind
+from bot.store.models import Outbox
 from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator, Call
 from tests.support.telegram import running_app
 from tests.support.world import World
 
 SEND_METHODS = ("sendMessage", "sendDocument", "sendPhoto", "editMessageText")
+
+
+class Confirmations(Dispatcher):
+    """Sends only the people's own confirmations (outbox kind ``confirm``), as the running
+    sender does at once after a press's commit; notices wait for the test's tick/deliver."""
+
+    async def candidates(self, now: datetime) -> list[int]:
+        async with self.ctx.db.transaction() as s:
+            rows = await s.scalars(
+                select(Outbox.id)
+                .where(
+                    Outbox.status == OutboxStatus.PENDING.value,
+                    Outbox.kind == "confirm",
+                    Outbox.next_attempt_at <= now,
+                )
+                .order_by(Outbox.id)
+            )
+            return list(rows)
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,7 @@ class Harness:
     async def _handled(self, update_id: int) -> None:
         async with asyncio.timeout(15), self._cond:
             await self._cond.wait_for(lambda: update_id in self._done)
+        await Confirmations(self.world.ctx, transport_of(self.app)).run(recover=False)
 
     def _mark_calls(self) -> int:
         return len(self.emu.calls())
