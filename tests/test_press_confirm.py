@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain import Action, OutboxPriority
+from bot.services.onboarding import create_invite
 from bot.store.db import Database
-from bot.store.models import Occurrence, Outbox, StageEvent
+from bot.store.models import Occurrence, Organisation, Outbox, StageEvent
 from tests.support.botapi import BotApiEmulator
 from tests.support.chat import User, chat_harness, text_of
 from tests.support.world import chat_world
@@ -72,3 +73,33 @@ async def test_the_confirmation_is_queued_with_the_press_and_once_per_update(
             .where(StageEvent.occurrence_id == occ.id, StageEvent.action == Action.DONE)
         )
     assert n_confirm == 1 and moved == 1
+
+
+@pytest.mark.postgres
+async def test_a_join_delivered_again_is_welcomed_once(db: Database) -> None:
+    """Registering by invite link is a change too: its welcome is queued with it, and the
+    same /start Telegram delivers again neither refuses the used link nor welcomes twice."""
+    w = await chat_world(db)
+    async with db.transaction() as s:
+        org = await s.get(Organisation, w.org.id)
+        assert org is not None
+        code, _ = await create_invite(s, w.ctx, org, w.clock.now(), role_key="legal_officer")
+    newcomer = User(3001, "ใหม่")
+    with BotApiEmulator(clock=w.clock.monotonic) as emu:
+        async with chat_harness(w, emu) as h:
+            [welcome] = await h.say(newcomer, f"/start {code}")
+            assert "นิติกร" in welcome.params["text"]
+            [joined] = {  # fetched once or more (again while in hand): the same update
+                u["update_id"]: u
+                for c in emu.calls("getUpdates")
+                for u in c.result or []
+                if u.get("message", {}).get("text") == f"/start {code}"
+            }.values()
+            again = copy.deepcopy(joined)
+            del again["update_id"]
+            emu.push_update(again)
+            await h._handled(again["update_id"])
+            assert emu.sent_messages(newcomer.id) == [welcome]
+    async with db.transaction() as s:
+        keys = list(await s.scalars(select(Outbox.dedupe_key).where(Outbox.kind == "confirm")))
+    assert keys == [f"confirm:m:{newcomer.id}:{joined['message']['message_id']}:0"]

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.fmt import Fmt
-from bot.handlers.common import Context, Outgoing, tg_user
+from bot.handlers.common import Confirmation, Context, Outgoing, already_handled, tg_user
 from bot.handlers.menus import refresh_menu
 from bot.services import onboarding
 from bot.services.access import is_admin
@@ -38,12 +38,18 @@ async def start(update: Update, context: Context) -> None:
     code = context.args[0] if context.args else ""
     now = ctx.clock.now()
     welcome_id: int | None = None
+    joined = False
     async with ctx.db.transaction() as s:
+        # joined in a process that died before Telegram was told: its welcome is queued
+        redelivered = bool(code) and await already_handled(s, update)
+        if redelivered:
+            code = ""
         person = await repo.person_by_telegram(s, user.id)
         if code:
             reg = await onboarding.redeem(s, ctx, user, code, now)
             if reg.ok:
                 person = reg.person
+                joined = True
             else:
                 out.messages.append((_refusal(ctx, reg, user.id), None))
         if person is None and not out.messages:
@@ -58,10 +64,31 @@ async def start(update: Update, context: Context) -> None:
                     out.messages.append((Fmt.of(ctx.settings, person.language).t("inactive"), None))
             elif not out.messages:
                 welcome_id = person.id
-                out.messages.append((await _welcome(ctx, s, person, now), None))
+                if not redelivered:  # a redelivered join's welcome is in the outbox already
+                    await _say_welcome(ctx, s, update, out, person, now, joined=joined)
     if welcome_id is not None:
         await refresh_menu(context.bot, ctx, welcome_id)
     await out.send(update)
+
+
+async def _say_welcome(
+    ctx: AppContext,
+    s: AsyncSession,
+    update: Update,
+    out: Outgoing,
+    person: Person,
+    now: datetime,
+    *,
+    joined: bool,
+) -> None:
+    """The welcome; after a registration it is the person's confirmation of it, so it goes
+    in the outbox with the registration (see :meth:`Outgoing.keep`)."""
+    welcome = await _welcome(ctx, s, person, now)
+    if joined:
+        out.confirmations.append(Confirmation(welcome))
+        await out.keep(s, update, person, now)
+    else:
+        out.messages.append((welcome, None))
 
 
 REFUSALS = {
