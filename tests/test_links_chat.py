@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.domain.fiscal import fiscal_year
 from bot.store.db import Database
-from bot.store.models import EvidenceLink, LinkCheck, Occurrence, StageEvent
+from bot.store.models import EvidenceLink, LinkCheck, Occurrence, Outbox, StageEvent
 from tests.support.botapi import BotApiEmulator
 from tests.support.chat import Harness, User, buttons, chat_harness, text_of
 from tests.support.websites import DRIVE, OFFICE, Website, running_website
@@ -76,6 +76,9 @@ async def test_a_live_link_is_checked_then_the_publisher_is_thanked(db: Database
         assert link.body_hash
         [check] = await s.scalars(select(LinkCheck).where(LinkCheck.link_id == link.id))
         assert check.trigger == "publish" and check.live and check.body_hash == link.body_hash
+        # the thanks is the publisher's confirmation, queued with the publication (issue 15)
+        [thanks] = await s.scalars(select(Outbox).where(Outbox.kind == "confirm"))
+        assert thanks.dedupe_key.endswith(":then") and "เผยแพร่แล้ว" in thanks.text
 
 
 async def test_a_failing_link_gets_a_warning_a_retry_and_may_be_kept(db: Database) -> None:

@@ -123,7 +123,10 @@ def update_key(update: Update) -> str | None:
     return None
 
 
-def confirm_key(update_key: str, n: int) -> str:
+LATER = "then"  # the confirmation of work that commits after the turn (``Outcome.then``)
+
+
+def confirm_key(update_key: str, n: int | str) -> str:
     return f"confirm:{update_key}:{n}"
 
 
@@ -258,10 +261,12 @@ class Turn:
         if outcome.then is not None:
             then = outcome.then
 
-            async def finish() -> None:  # its own transaction has committed: said directly
-                self.show(await then())
+            async def finish() -> None:
+                self.show(await then(self._confirm_later))
 
             self.after_commit(finish)
+            return
+        if outcome.confirmed:
             return
         text = render_outcome(self.fmt, self.ctx, outcome)
         if outcome.buttons:
@@ -282,6 +287,26 @@ class Turn:
             self.confirm(text, kb, [ln.occurrence_id for ln in outcome.follow_up])
         else:
             self.say(text, markup(kb))
+
+    async def _confirm_later(self, session: AsyncSession, outcome: Outcome) -> bool:
+        """The confirmation of work that commits after the turn, queued in its transaction."""
+        key, chat = update_key(self.update), self.update.effective_chat
+        if key is None or chat is None:
+            return False
+        kb = keyboard(self.fmt, outcome.follow_up, with_list=False) if outcome.follow_up else None
+        await enqueue(
+            session,
+            chat_id=chat.id,
+            kind="confirm",
+            dedupe_key=confirm_key(key, LATER),
+            text=render_outcome(self.fmt, self.ctx, outcome),
+            now=self.ctx.clock.now(),
+            org_id=self.person.org_id,
+            person_id=self.person.id,
+            reply_markup=kb,
+            items=[ln.occurrence_id for ln in outcome.follow_up],
+        )
+        return True
 
     def confirm(
         self, text: str, kb: dict[str, Any] | None = None, items: list[int] | None = None
@@ -322,7 +347,7 @@ async def already_handled(session: AsyncSession, update: Update) -> bool:
     """Whether this update's change has already committed (its confirmation is queued): a
     re-delivered update is then not acted on again."""
     key = update_key(update)
-    return key is not None and await queued(session, confirm_key(key, 0))
+    return key is not None and await queued(session, confirm_key(key, 0), confirm_key(key, LATER))
 
 
 def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:

@@ -14,7 +14,7 @@ from bot.links.fetch import Fetched
 from bot.services.chain import Chain
 from bot.services.context import AppContext
 from bot.services.links import fetch, record_check
-from bot.services.outcome import Outcome
+from bot.services.outcome import Confirm, Outcome
 from bot.services.prompts import clear_prompt, set_prompt, take_prompt
 from bot.store.models import Person
 
@@ -40,8 +40,11 @@ async def check_then_publish(
     person_id: int,
     occ_id: int,
     url: str,
+    confirm: Confirm,
     trigger: LinkTrigger = LinkTrigger.PUBLISH,
 ) -> Outcome:
+    """Fetch ``url``, then publish it if live, the publisher's confirmation queued with the
+    publication (``confirm``); else warn."""
     got = await fetch(ctx, url)
     now = ctx.clock.now()
     async with ctx.db.transaction() as s:
@@ -59,6 +62,7 @@ async def check_then_publish(
             if out.ok:
                 await clear_prompt(s, person)  # a URL that waited on "check again", say
                 out.key = "act.published_live"
+                out.confirmed = await confirm(s, out)
             return out
         await set_prompt(s, person, "url", occ, now, url=url)
         return warning(occ_id, occ.code, got)
@@ -82,8 +86,8 @@ async def retry(chain: Chain, occ_id: int) -> Outcome:
         return err
     ctx, person_id = chain.ctx, chain.actor.id
 
-    async def again() -> Outcome:
-        return await check_then_publish(ctx, person_id, occ_id, url, LinkTrigger.RETRY)
+    async def again(confirm: Confirm) -> Outcome:
+        return await check_then_publish(ctx, person_id, occ_id, url, confirm, LinkTrigger.RETRY)
 
     return Outcome(True, "link.checking", {"url": url}, occ, then=again)
 

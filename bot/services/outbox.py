@@ -94,7 +94,9 @@ async def enqueue(
     return None if new_id is None else int(new_id)
 
 
-async def queued(session: AsyncSession, dedupe_key: str) -> bool:
-    """Whether a message with ``dedupe_key`` is in the outbox (whatever its status)."""
-    found = await session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+async def queued(session: AsyncSession, *dedupe_keys: str) -> bool:
+    """Whether a message with one of ``dedupe_keys`` is in the outbox (whatever its status)."""
+    found = await session.scalar(
+        select(Outbox.id).where(Outbox.dedupe_key.in_(dedupe_keys)).limit(1)
+    )
     return found is not None

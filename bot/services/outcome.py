@@ -6,8 +6,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.domain import TaskLine
 from bot.store.models import Occurrence
+
+#: Work that commits after the turn (``Outcome.then``) is given this: called in its own
+#: transaction with its successful outcome, it queues the person's confirmation there
+#: (True), or leaves it to be said directly (False).
+Confirm = Callable[[AsyncSession, "Outcome"], Awaitable[bool]]
 
 
 @dataclass
@@ -24,4 +31,5 @@ class Outcome:
     buttons: list[tuple[str, str]] = field(default_factory=list)
     # the rest of the work needs the network: run after this unit of work has committed,
     # outside any transaction; its outcome is the reply (a publish-time link check)
-    then: Callable[[], Awaitable[Outcome]] | None = None
+    then: Callable[[Confirm], Awaitable[Outcome]] | None = None
+    confirmed: bool = False  # its confirmation is already queued in the outbox
