@@ -9,10 +9,8 @@ the handler queued.  No network I/O happens while the database is locked, and no
 is said about a change that did not commit.
 
 The person's own confirmation of a change (a service's successful :class:`Outcome`) is
-not sent from here: it goes in the outbox, in the same transaction as the change, keyed
-by the update (its callback query, or its message), so a crash after the commit does
-not lose it and a re-delivered update neither queues it again nor acts again (one
-update is handled by one wrapped handler).  Only the callback query's answer, which is
+not sent from here: it goes in the outbox with the change
+(:mod:`bot.handlers.confirmations`).  Only the callback query's answer, which is
 ephemeral, is still given directly.
 """
 
@@ -31,10 +29,16 @@ from telegram.constants import ChatType
 from bot.domain.callbacks import BadCallback, Callback, decode
 from bot.domain.thai import digits
 from bot.fmt import Fmt
+from bot.handlers.confirmations import (
+    LATER,
+    Confirmation,
+    already_handled,
+    queue_confirmation,
+)
 from bot.services.access import Scope, is_admin, is_head
 from bot.services.context import AppContext
 from bot.services.onboarding import TelegramUser, seen
-from bot.services.outbox import Attachment, enqueue, queued
+from bot.services.outbox import Attachment
 from bot.services.outcome import Outcome
 from bot.services.tasklist import keyboard
 from bot.store import repo
@@ -113,33 +117,6 @@ def render_outcome(fmt: Fmt, ctx: AppContext, outcome: Outcome) -> str:
 # -- one turn of the conversation ---------------------------------------------------------------
 
 
-def update_key(update: Update) -> str | None:
-    """What names this update for good, if anything: its callback query, or its message
-    (a re-delivered update has the same)."""
-    if update.callback_query is not None:
-        return f"q:{update.callback_query.id}"
-    if update.message is not None:
-        return f"m:{update.message.chat_id}:{update.message.message_id}"
-    return None
-
-
-LATER = "then"  # the confirmation of work that commits after the turn (``Outcome.then``)
-
-
-def confirm_key(update_key: str, n: int | str) -> str:
-    return f"confirm:{update_key}:{n}"
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    """The person's own confirmation of a change: queued in the outbox by the same
-    transaction as the change (see :meth:`Outgoing.keep`)."""
-
-    text: str
-    reply_markup: dict[str, Any] | None = None
-    items: tuple[int, ...] = ()
-
-
 @dataclass
 class Outgoing:
     """What the bot will say once the unit of work has committed (every text made to fit
@@ -158,23 +135,9 @@ class Outgoing:
         """Queue the confirmations in the turn's transaction, each once per update (a
         re-delivered update finds its key taken); one whose update names nothing lasting
         is sent directly after the commit, as before."""
-        key, chat = update_key(update), update.effective_chat
         for n, c in enumerate(self.confirmations):
-            if key is None or chat is None:
+            if not await queue_confirmation(session, update, person, c, n, now):
                 self.messages.append((c.text, markup(c.reply_markup)))
-                continue
-            await enqueue(
-                session,
-                chat_id=chat.id,
-                kind="confirm",
-                dedupe_key=confirm_key(key, n),
-                text=c.text,
-                now=now,
-                org_id=person.org_id,
-                person_id=person.id,
-                reply_markup=c.reply_markup,
-                items=c.items,
-            )
         self.confirmations.clear()
 
     async def send(self, update: Update) -> None:
@@ -284,36 +247,34 @@ class Turn:
             self.out.answer = (text, True)
         kb = keyboard(self.fmt, outcome.follow_up, with_list=False) if outcome.follow_up else None
         if outcome.ok and not self.committed:
-            self.confirm(text, kb, [ln.occurrence_id for ln in outcome.follow_up])
+            org = outcome.occurrence.org_id if outcome.occurrence else None
+            self.confirm(text, kb, [ln.occurrence_id for ln in outcome.follow_up], org)
         else:
             self.say(text, markup(kb))
 
     async def _confirm_later(self, session: AsyncSession, outcome: Outcome) -> bool:
         """The confirmation of work that commits after the turn, queued in its transaction."""
-        key, chat = update_key(self.update), self.update.effective_chat
-        if key is None or chat is None:
-            return False
         kb = keyboard(self.fmt, outcome.follow_up, with_list=False) if outcome.follow_up else None
-        await enqueue(
-            session,
-            chat_id=chat.id,
-            kind="confirm",
-            dedupe_key=confirm_key(key, LATER),
-            text=render_outcome(self.fmt, self.ctx, outcome),
-            now=self.ctx.clock.now(),
-            org_id=self.person.org_id,
-            person_id=self.person.id,
-            reply_markup=kb,
-            items=[ln.occurrence_id for ln in outcome.follow_up],
+        c = Confirmation(
+            render_outcome(self.fmt, self.ctx, outcome),
+            kb,
+            tuple(ln.occurrence_id for ln in outcome.follow_up),
+            outcome.occurrence.org_id if outcome.occurrence else None,
         )
-        return True
+        return await queue_confirmation(
+            session, self.update, self.person, c, LATER, self.ctx.clock.now()
+        )
 
     def confirm(
-        self, text: str, kb: dict[str, Any] | None = None, items: list[int] | None = None
+        self,
+        text: str,
+        kb: dict[str, Any] | None = None,
+        items: list[int] | None = None,
+        org_id: int | None = None,
     ) -> None:
         """The person's own confirmation of what changed: it goes in the outbox with the
         change, so that a crash after the commit does not lose it."""
-        self.out.confirmations.append(Confirmation(text, kb, tuple(items or ())))
+        self.out.confirmations.append(Confirmation(text, kb, tuple(items or ()), org_id))
 
     def attach(self, files: list[Attachment]) -> None:
         self.out.files.extend(files)
@@ -341,13 +302,6 @@ def refuse_stranger(ctx: AppContext, update: Update, out: Outgoing) -> None:
         out.messages.append((not_registered_text(ctx, update), None))
     elif update.callback_query is not None:
         out.answer = (Fmt.of(ctx.settings).t("not_registered_short"), True)
-
-
-async def already_handled(session: AsyncSession, update: Update) -> bool:
-    """Whether this update's change has already committed (its confirmation is queued): a
-    re-delivered update is then not acted on again."""
-    key = update_key(update)
-    return key is not None and await queued(session, confirm_key(key, 0), confirm_key(key, LATER))
 
 
 def handler(need: Need = "staff") -> Callable[[TurnHandler], PTBHandler]:

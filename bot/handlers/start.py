@@ -13,7 +13,8 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.fmt import Fmt
-from bot.handlers.common import Confirmation, Context, Outgoing, already_handled, tg_user
+from bot.handlers.common import Context, Outgoing, tg_user
+from bot.handlers.confirmations import Confirmation, already_handled
 from bot.handlers.menus import refresh_menu
 from bot.services import onboarding
 from bot.services.access import is_admin
