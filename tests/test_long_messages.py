@@ -126,7 +126,7 @@ async def test_every_kind_of_message_fits_however_long_the_inputs(
             [invite] = (await h.press(admin, choose, buttons(choose)["นิติกร"]))[0]
             code = invite.params["text"].split("start=")[1].split()[0]
             newcomer = {"id": 3001, "is_bot": False, "first_name": HALF, "last_name": HALF}
-            emu.user_message(newcomer, f"/start {code}")
+            await h.handled(emu.user_message(newcomer, f"/start {code}"))
             await emu.await_calls(1, method="sendMessage", chat_id=3001)
 
             # the next morning: the preparer has blocked the bot; the head is told

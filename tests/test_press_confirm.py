@@ -57,8 +57,7 @@ async def test_the_confirmation_is_queued_with_the_press_and_once_per_update(
             )
             del again["update_id"]
             mark = len(emu.sent_messages(ANALYST.id))
-            emu.push_update(again)
-            await h._handled(again["update_id"])
+            await h.handled(emu.push_update(again))
             assert emu.sent_messages(ANALYST.id)[mark:] == []  # not "already done by you"
             assert [a.params.get("text") for a in emu.calls("answerCallbackQuery")][-1] is None
             to_chief = [c for c in await h.deliver() if c.chat_id == CHIEF]
@@ -97,8 +96,7 @@ async def test_a_join_delivered_again_is_welcomed_once(db: Database) -> None:
             }.values()
             again = copy.deepcopy(joined)
             del again["update_id"]
-            emu.push_update(again)
-            await h._handled(again["update_id"])
+            await h.handled(emu.push_update(again))
             assert emu.sent_messages(newcomer.id) == [welcome]
     async with db.transaction() as s:
         keys = list(await s.scalars(select(Outbox.dedupe_key).where(Outbox.kind == "confirm")))

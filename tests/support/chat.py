@@ -79,6 +79,11 @@ class Harness:
             await self._cond.wait_for(lambda: update_id in self._done)
         await Confirmations(self.world.ctx, transport_of(self.app)).run(recover=False)
 
+    async def handled(self, update: dict[str, Any]) -> None:
+        """Until the Application has handled ``update`` (pushed by the test itself), and the
+        confirmations it queued are sent."""
+        await self._handled(update["update_id"])
+
     def _mark_calls(self) -> int:
         return len(self.emu.calls())
 
