@@ -10,6 +10,7 @@ import functools
 import logging
 from typing import Any
 
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -105,7 +106,7 @@ def build_application(
         )
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init if startup else _no_op)
-        .post_stop(_post_stop)
+        .post_stop(_stopped)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -149,6 +150,17 @@ async def _post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     sender: Sender | None = app.bot_data.pop("sender", None)
     if sender is not None:
         await sender.stop()
+
+
+async def _stopped(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """After a stop: the sender gives back its claims, and Telegram learns which updates
+    were handled meanwhile (the Application finished them after polling stopped)."""
+    await _post_stop(app)
+    if isinstance(app.bot, PollingBot):
+        try:
+            await app.bot.confirm_handled()
+        except TelegramError as exc:  # the next start fetches them again: handled once more
+            log.warning("could not confirm the handled updates to Telegram: %s", exc)
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -146,3 +146,28 @@ async def test_an_update_re_sent_while_in_hand_is_not_handled_again(db: Database
             await stop(app)
         assert set(rec.handled.values()) == {1}
         assert emu.pending_updates() == []
+
+
+@pytest.mark.postgres
+async def test_a_graceful_stop_confirms_what_was_finished_after_polling_stopped(
+    db: Database,
+) -> None:
+    """PTB's last getUpdates comes when polling stops, with "slow" still in hand; the
+    Application then finishes it, and the bot's post_stop tells Telegram: a restart does
+    not fetch (and answer) it again."""
+    w = await make_world(db, start=datetime(2026, 12, 16, 2, 0, tzinfo=UTC))
+    with BotApiEmulator(clock=w.clock.monotonic) as emu:
+        rec = Recorder(held="slow")
+        async with running_app(w, emu) as app:
+            await start(app, rec)
+            slow = emu.user_message(ALICE, "slow")["update_id"]
+            await until(lambda: in_hand(app) == {slow})
+            assert app.updater is not None
+            await app.updater.stop()
+            assert [u["update_id"] for u in emu.pending_updates()] == [slow]
+            rec.go.set()
+            await app.stop()  # waits for "slow" to be handled
+            assert rec.handled[slow] == 1 and not in_hand(app)
+            assert app.post_stop is not None
+            await app.post_stop(app)  # as run_polling calls it
+        assert emu.pending_updates() == []

@@ -35,7 +35,17 @@ class UpdateLedger:
     def __init__(self) -> None:
         self._in_hand: set[int] = set()
         self._handled: set[int] = set()
+        self._next = 0  # one past the highest update fetched (0: none yet)
         self._changed = asyncio.Event()
+
+    @property
+    def next_offset(self) -> int:
+        return self._next
+
+    @property
+    def polled(self) -> bool:
+        """Whether this process has fetched any update with getUpdates."""
+        return self._next > 0
 
     @property
     def in_hand(self) -> frozenset[int]:
@@ -60,6 +70,7 @@ class UpdateLedger:
             if u.update_id in self._in_hand or u.update_id in self._handled:
                 continue
             self._in_hand.add(u.update_id)
+            self._next = max(self._next, u.update_id + 1)
             fresh.append(u)
         return fresh
 
@@ -138,3 +149,12 @@ class PollingBot(ExtBot[Any]):
             # asking again at once would spin, so wait until one of them is handled
             if not await self._ledger.wait_handled(left):
                 return ()
+
+    async def confirm_handled(self) -> None:
+        """After a stop, once the updates in hand have been handled: tell Telegram, so that
+        the next start does not fetch them again.  (PTB's own last getUpdates comes when
+        polling stops, before the Application has finished the updates in hand.)"""
+        if not self._ledger.polled:
+            return  # a webhook, or nothing fetched: nothing to confirm
+        await super().get_updates(offset=self._ledger.offset(self._ledger.next_offset), limit=1,
+                                  timeout=0)  # fmt: skip
