@@ -32,6 +32,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.materialise import materialise
 from bot.store.db import Database
 from bot.store.models import Occurrence, Outbox, StageEvent
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import BotProcess, Target
 from tests.support.telegram import running_app
@@ -99,7 +100,7 @@ async def deliver_on_fake_clock(w: World, emu: BotApiEmulator) -> None:
     if due is not None and due > w.clock.now():
         w.clock.set(due)
     async with running_app(w, emu) as app:
-        await Dispatcher(w.ctx, app.bot).run()
+        await Dispatcher(w.ctx, transport_of(app)).run()
 
 
 async def press_and_kill(
