@@ -33,7 +33,8 @@ _JOINERS = {"\u200d", "\u200c", "\ufe0e", "\ufe0f"}  # ZWJ, ZWNJ, variation sele
 
 def utf16_len(text: str) -> int:
     """The length Telegram sees: UTF-16 code units (two for a character above U+FFFF)."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    # the encoder counts in C; a lone surrogate (from surrogateescape) is one unit, as it was
+    return len(text.encode("utf-16-le", "surrogatepass")) >> 1
 
 
 def _attached(c: str) -> bool:

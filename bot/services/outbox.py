@@ -100,3 +100,53 @@ async def queued(session: AsyncSession, *dedupe_keys: str) -> bool:
         select(Outbox.id).where(Outbox.dedupe_key.in_(dedupe_keys)).limit(1)
     )
     return found is not None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox row to add with :func:`enqueue_many` (the same fields as :func:`enqueue`'s)."""
+
+    chat_id: int
+    kind: str
+    dedupe_key: str
+    text: str
+    org_id: int | None = None
+    person_id: int | None = None
+    reply_markup: dict[str, Any] | None = None
+    items: Sequence[int] | None = None
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[Message], now: datetime) -> int:
+    """Add many messages in one multi-row ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``
+    (SQLAlchemy's "insertmanyvalues": one statement per 1,000 rows); returns how many were new.
+
+    The same rules as :func:`enqueue`: texts fitted, priority by kind, the sender woken at
+    commit; a key already queued (or twice in ``messages``) is skipped, so a re-run after
+    a crash adds nothing twice."""
+    if not messages:
+        return 0
+    stmt = insert_ignoring_conflicts(session, Outbox, ["dedupe_key"]).returning(Outbox.id)
+    pending, rows = OutboxStatus.PENDING.value, []
+    for m in messages:
+        rows.append(
+            {
+                "org_id": m.org_id,
+                "person_id": m.person_id,
+                "chat_id": m.chat_id,
+                "kind": m.kind,
+                "dedupe_key": m.dedupe_key,
+                "text": fit(m.text),
+                "reply_markup": m.reply_markup,
+                "items": list(m.items) if m.items else None,
+                "status": pending,
+                "priority": int(priority_of(m.kind)),
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    conn = await session.connection()
+    new = len((await conn.execute(stmt, rows)).all())
+    if new:
+        await mark_outbox_queued(session)
+    return new

@@ -1,36 +1,69 @@
 """The reminder tick: due reminder slots become one outbox message per person.
 
 Each open stage keeps its next slot in ``occurrence.next_remind_at`` (indexed).  The
-tick claims one office's due stages at a time with a conditional ``UPDATE … RETURNING``
-inside the transaction that also writes the outbox rows, so two workers never remind
-twice and a crash loses nothing.  After downtime a stage's missed slots are caught up
-once: the claim moves ``next_remind_at`` to the first slot after *now*.
-Reminders only leave in civil hours; outside them the tick leaves the slots for later.
+tick takes a batch of offices at a time, with a fixed number of statements whatever
+the number of offices or stages in it:
+
+1. **read** (a short transaction): the offices with the earliest due slots, their due
+   stages, role holders, role links and days off, one query each;
+2. **compose** (no transaction, yielding to the event loop between offices): each
+   stage's next slot and each person's message (:mod:`bot.services.reminder_compose`);
+3. **claim and enqueue** (one transaction): a conditional ``UPDATE`` of every stage read,
+   taken only where ``next_remind_at`` and ``version`` are still what was read, whose
+   row count is checked, and one multi-row ``INSERT`` of the outbox rows (their
+   ``dedupe_key`` unique).  If any stage changed meanwhile (a press, another worker),
+   the transaction is rolled back and the batch is read again: two workers never
+   remind twice, a crash loses nothing, a stage done meanwhile is not reminded.
+
+After downtime a stage's missed slots are caught up once: the claim moves
+``next_remind_at`` to the first slot after *now*.  Reminders only leave in civil hours;
+outside them the tick leaves the slots for later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import OccStatus, TaskLine
-from bot.domain.fiscal import fiscal_year
-from bot.fmt import Fmt
-from bot.schedule.reminders import is_civil_hour, next_slot
-from bot.services.audience import Recipient, head_audience
-from bot.services.calendars import OfficeCalendar, office_calendar
+from bot.schedule.reminders import is_civil_hour
+from bot.schedule.workdays import NO_CHANGES
+from bot.services.calendars import OfficeCalendar, changes_by_office
 from bot.services.context import AppContext
-from bot.services.org import Catalogues
-from bot.services.outbox import enqueue
-from bot.services.tasklist import Part, render_reminders
+from bot.services.org import catalogue_by_id
+from bot.services.outbox import enqueue_many
+from bot.services.reminder_compose import Claim, Composed, Due, Office, TickCache, compose_office
 from bot.store import repo
-from bot.store.models import Occurrence, Organisation, Person, Role
-from bot.textfit import split_lines
+from bot.store.models import Occurrence, Role
+
+#: Offices per batch: the statements' cost is shared by their messages, and SQLite's write
+#: lock is held only for the claim and the insert of a batch (a few milliseconds).
+BATCH_OFFICES = 5
+#: Batches whose claim found a stage changed since it was read, before the tick gives up
+#: (each is read again; another worker or a press is the usual cause).
+MAX_CONFLICTS = 20
+
+OCC = cast(Table, Occurrence.__table__)
+DUE = tuple(OCC.c[name] for name in Due.__dataclass_fields__)
 
 
 @dataclass
@@ -39,252 +72,153 @@ class TickStats:
     stages: int = 0
     messages: int = 0
     escalations: int = 0
-    claim_seconds: list[float] = field(default_factory=list)
+    batches: int = 0
+    conflicts: int = 0  # batches rolled back because a stage changed after it was read
+    claim_seconds: list[float] = field(default_factory=list)  # each batch's claim
 
 
-async def claim_due(session: AsyncSession, now: datetime) -> tuple[int | None, list[Occurrence]]:
-    """Claim every due stage of one office: the conditional UPDATE takes them or finds none."""
-    org_id = await session.scalar(
-        select(Occurrence.org_id)
-        .where(Occurrence.next_remind_at <= now)
-        .order_by(Occurrence.next_remind_at)
-        .limit(1)
+class ClaimConflict(Exception):
+    """A stage read for the batch changed before its claim: the batch is read again."""
+
+
+async def load_cache(session: AsyncSession) -> TickCache:
+    names = {r.key: r.name for r in await session.scalars(select(Role))}
+    return TickCache(role_names=names, heads=await repo.head_keys(session))
+
+
+async def due_offices(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """Up to ``limit`` offices with due slots, the earliest first (an index range scan)."""
+    conn = await session.connection()
+    rows = await conn.execute(
+        select(OCC.c.org_id)
+        .where(OCC.c.next_remind_at <= now)
+        .order_by(OCC.c.next_remind_at)
+        .limit(limit * 60)  # an office has at most a few dozen stages due at once
     )
-    if org_id is None:
-        return None, []
-    rows = await session.scalars(
-        update(Occurrence)
-        .where(Occurrence.org_id == org_id, Occurrence.next_remind_at <= now)
-        .values(next_remind_at=None)
-        .returning(Occurrence)
-        .execution_options(synchronize_session=False)
+    return list(dict.fromkeys(r[0] for r in rows))[:limit]
+
+
+@dataclass
+class Batch:
+    offices: list[Office]
+    dues: dict[int, list[Due]]
+
+
+async def read_batch(
+    session: AsyncSession, ctx: AppContext, cache: TickCache, org_ids: list[int], now: datetime
+) -> Batch:
+    """The batch's due stages and what composing them needs, one query each."""
+    conn = await session.connection()
+    dues: dict[int, list[Due]] = defaultdict(list)
+    rows = await conn.execute(
+        select(*DUE)
+        .where(OCC.c.org_id.in_(org_ids), OCC.c.next_remind_at <= now)
+        .order_by(OCC.c.org_id, OCC.c.id)
     )
-    return org_id, list(rows)
+    for row in rows:
+        d = Due.of(row)
+        dues[d.org_id].append(d)
+    for cid in {d.catalogue_id for ds in dues.values() for d in ds} - cache.catalogues.keys():
+        cache.catalogues[cid] = await catalogue_by_id(session, ctx, cid)
+    holders = await repo.holders_by_role_in(session, org_ids, now)
+    roles = await repo.org_roles_in(session, org_ids)
+    changes = await changes_by_office(session, org_ids)
+    offices = [
+        Office(o, OfficeCalendar(ctx, changes.get(o, NO_CHANGES)), holders[o], roles[o])
+        for o in org_ids
+    ]
+    return Batch(offices, dues)
 
 
-async def _remind_org(
-    session: AsyncSession,
-    ctx: AppContext,
-    org_id: int,
-    claimed: list[Occurrence],
-    now: datetime,
-    stats: TickStats,
-) -> None:
-    today = now.astimezone(ctx.tz).date()
-    org = await session.get(Organisation, org_id)
-    if org is None:
+async def claim(session: AsyncSession, claims: Sequence[Claim]) -> None:
+    """The conditional claim of every stage read: each row is written only if its
+    ``next_remind_at`` and ``version`` are still those read, and the row count must be
+    all of them (else :class:`ClaimConflict`, and the caller's transaction rolls back)."""
+    if not claims:
         return
-    cals = await office_calendar(session, ctx, org_id)
-    if not cals(fiscal_year(today)).is_working_day(today):
-        await _postpone(session, ctx, claimed, cals, now)  # the office's own day off
-        return
-    titles = Catalogues(session, ctx, org_id)
-    holders = await repo.holders_by_role(session, org_id, now)
-    org_roles = await repo.org_roles(session, org_id)
-    role_names = {r.key: r.name for r in await session.scalars(select(Role))}
-    heads = await repo.head_keys(session)
-    escalate: list[tuple[Occurrence, TaskLine]] = []
-    by_person: dict[int, list[TaskLine]] = defaultdict(list)
-    by_group: dict[str, list[TaskLine]] = defaultdict(list)
-    unreachable: dict[str, list[TaskLine]] = defaultdict(list)
-    people: dict[int, Person] = {}
-
-    for occ in claimed:
-        if occ.status != OccStatus.OPEN or occ.current_due is None or occ.current_role is None:
-            continue
-        cal = cals(occ.fiscal_year)
-        stats.stages += 1
-        moved_from = occ.due_moved_from  # told once, in this reminder
-        await session.execute(
-            update(Occurrence)
-            .where(Occurrence.id == occ.id)
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        taken = await _claim_unnest(session, claims)
+    else:  # SQLite's executemany sums the row counts
+        result = await conn.execute(
+            update(OCC)
+            .where(
+                OCC.c.id == bindparam("c_id"),
+                OCC.c.next_remind_at == bindparam("c_old"),
+                OCC.c.version == bindparam("c_version"),
+            )
             .values(
-                next_remind_at=next_slot(occ.current_due, now, cal, ctx.policy, ctx.tz).at,
-                last_reminded_at=now,
-                due_moved_from=None,
-            )
+                next_remind_at=bindparam("c_at"),
+                last_reminded_at=bindparam("c_last"),
+                due_moved_from=bindparam("c_moved"),
+                escalated_at=bindparam("c_esc"),
+            ),
+            [{f"c_{k}": v for k, v in c.__dict__.items()} for c in claims],
         )
-        line = TaskLine(
-            occ.id,
-            occ.code,
-            await titles.title(occ),
-            occ.stage,
-            occ.current_due,
-            occ.kind,
-            occ.covered_key,
-            moved_from=moved_from,
-        )
-        reachable = [p for p in holders.get(occ.current_role, []) if p.reachable]
-        for p in reachable:
-            by_person[p.id].append(line)
-            people[p.id] = p
-        group = org_roles.get(occ.current_role)
-        if group is not None and group.group_chat_id is not None:
-            by_group[occ.current_role].append(line)
-        if not reachable and (group is None or group.group_chat_id is None):
-            unreachable[occ.current_role].append(line)
-        overdue = cal.between(occ.current_due, today) if today > occ.current_due else 0
-        if occ.escalated_at is None and overdue >= ctx.policy.escalate_after:
-            await session.execute(
-                update(Occurrence).where(Occurrence.id == occ.id).values(escalated_at=now)
-            )
-            escalate.append((occ, line))
-
-    slot = f"{today.isoformat()}"
-    for pid, lines in by_person.items():
-        p = people[pid]
-        stats.messages += await _enqueue_parts(
-            session,
-            render_reminders(Fmt.of(ctx.settings, p.language), lines, today),
-            org_id=org_id,
-            person_id=pid,
-            chat_id=p.chat_id or 0,
-            dedupe_key=f"remind:{pid}:{slot}",
-            now=now,
-        )
-    for role_key, lines in by_group.items():
-        fmt = Fmt.of(ctx.settings)
-        header = fmt.t(
-            "rem.group_header", role=role_names.get(role_key, role_key), date=fmt.date(today)
-        )
-        stats.messages += await _enqueue_parts(
-            session,
-            render_reminders(fmt, lines, today, header=header),
-            org_id=org_id,
-            person_id=None,
-            chat_id=org_roles[role_key].group_chat_id or 0,
-            dedupe_key=f"remind-group:{org_id}:{role_key}:{slot}",
-            now=now,
-        )
-
-    audience = head_audience(heads, holders, org_roles, ctx.settings.default_language)
-    if escalate:
-        stats.escalations += len(escalate)
-        for r in audience:
-            fmt = Fmt.of(ctx.settings, r.lang)
-            lines_text = []
-            for occ, ln in escalate:
-                names = ", ".join(p.name for p in holders.get(occ.current_role or "", [])) or fmt.t(
-                    "esc.nobody"
-                )
-                lines_text.append(
-                    fmt.t(
-                        "esc.line",
-                        code=ln.code,
-                        title=ln.title,
-                        stage=fmt.stage(ln.stage),
-                        role=role_names.get(occ.current_role or "", occ.current_role),
-                        holders=names,
-                        overdue=fmt.num(cals(occ.fiscal_year).between(ln.due, today)),
-                    )
-                )
-            parts = split_lines(
-                lines_text,
-                head=fmt.t("esc.header", n=fmt.num(ctx.policy.escalate_after), date=fmt.date(today))
-                + "\n",
-            )
-            for k, text in enumerate(parts):
-                if await enqueue(
-                    session,
-                    org_id=org_id,
-                    person_id=r.person_id,
-                    chat_id=r.chat_id,
-                    kind="escalation",
-                    dedupe_key=f"escalate:{org_id}:{r.chat_id}:{slot}" + (f":{k}" if k else ""),
-                    text=text,
-                    items=[o.id for o, _ in escalate],
-                    now=now,
-                ):
-                    stats.messages += 1
-    if unreachable:
-        await notify_unreachable(session, ctx, org, unreachable, holders, role_names, audience, now)
+        taken = result.rowcount
+    if taken != len(claims):
+        raise ClaimConflict(f"{len(claims) - taken} of {len(claims)} stages changed")
 
 
-async def _enqueue_parts(
-    session: AsyncSession,
-    parts: list[Part],
-    *,
-    org_id: int,
-    person_id: int | None,
-    chat_id: int,
-    dedupe_key: str,
-    now: datetime,
-) -> int:
-    """A reminder in as many messages as it needs; each remembers the items it lists (so a
-    reply to it means them).  The first keeps the plain dedupe key."""
-    queued = 0
-    for k, part in enumerate(parts):
-        if await enqueue(
-            session,
-            org_id=org_id,
-            person_id=person_id,
-            chat_id=chat_id,
-            kind="reminder",
-            dedupe_key=dedupe_key + (f":{k}" if k else ""),
-            text=part.text,
-            reply_markup=part.markup,
-            items=part.items,
-            now=now,
-        ):
-            queued += 1
-    return queued
-
-
-async def _postpone(
-    session: AsyncSession,
-    ctx: AppContext,
-    claimed: list[Occurrence],
-    cals: OfficeCalendar,
-    now: datetime,
-) -> None:
-    """Claimed on a day the office is closed: each stage waits for its next slot."""
-    for occ in claimed:
-        if occ.status != OccStatus.OPEN or occ.current_due is None:
-            continue
-        at = next_slot(occ.current_due, now, cals(occ.fiscal_year), ctx.policy, ctx.tz).at
-        await session.execute(
-            update(Occurrence).where(Occurrence.id == occ.id).values(next_remind_at=at)
+async def _claim_unnest(session: AsyncSession, claims: Sequence[Claim]) -> int:
+    """PostgreSQL: one ``UPDATE … FROM unnest(…)`` (asyncpg's executemany has no row count)."""
+    ts = DateTime(timezone=True)
+    types: dict[str, Any] = {"id": BigInteger, "old": ts, "version": Integer, "at": ts,
+                             "last": ts, "moved": Date, "esc": ts}  # fmt: skip
+    arrays = [
+        sql_cast(bindparam(f"a_{k}", [getattr(c, k) for c in claims], ARRAY(t)), ARRAY(t))
+        for k, t in types.items()
+    ]
+    v = func.unnest(*arrays).table_valued(*types).render_derived(name="v")
+    conn = await session.connection()
+    result = await conn.execute(
+        update(OCC)
+        .where(OCC.c.id == v.c.id, OCC.c.next_remind_at == v.c.old, OCC.c.version == v.c.version)
+        .values(
+            next_remind_at=v.c.at,
+            last_reminded_at=v.c.last,
+            due_moved_from=v.c.moved,
+            escalated_at=v.c.esc,
         )
+    )
+    return int(result.rowcount)
 
 
-async def notify_unreachable(
-    session: AsyncSession,
-    ctx: AppContext,
-    org: Organisation,
-    unreachable: dict[str, list[TaskLine]],
-    holders: dict[str, list[Person]],
-    role_names: dict[str, str],
-    audience: list[Recipient],
-    now: datetime,
-) -> None:
-    """Tell the head, once a day, which roles have open work and nobody to receive it."""
-    today = now.astimezone(ctx.tz).date()
-    for r in audience:
-        fmt = Fmt.of(ctx.settings, r.lang)
-        lines = []
-        for role_key, items in sorted(unreachable.items()):
-            reason = "unreach.reason.inactive" if holders.get(role_key) else "unreach.reason.none"
-            lines.append(
-                fmt.t(
-                    "unreach.role",
-                    role=role_names.get(role_key, role_key),
-                    reason=fmt.t(reason),
-                    n=fmt.num(len(items)),
-                )
-            )
-        text = "\n".join(
-            [fmt.t("unreach.header", date=fmt.date(today)), "", *lines, "", fmt.t("unreach.hint")]
-        )
-        await enqueue(
-            session,
-            org_id=org.id,
-            person_id=r.person_id,
-            chat_id=r.chat_id,
-            kind="unreachable",
-            dedupe_key=f"unreachable:{org.id}:{r.chat_id}:{today.isoformat()}",
-            text=text,
-            now=now,
-        )
+async def _compose(ctx: AppContext, cache: TickCache, batch: Batch, now: datetime) -> Composed:
+    """Every office of the batch, yielding to the event loop after each."""
+    out = Composed()
+    for office in batch.offices:
+        part = compose_office(ctx, cache, office, batch.dues.get(office.org_id, []), now)
+        out.claims += part.claims
+        out.messages += part.messages
+        out.stages += part.stages
+        out.escalations += part.escalations
+        await asyncio.sleep(0)
+    return out
+
+
+async def _remind_batch(
+    ctx: AppContext, cache: TickCache | None, limit: int, now: datetime, stats: TickStats
+) -> TickCache | None:
+    """Read, compose, claim and enqueue the next batch; None when nothing is due."""
+    async with ctx.db.transaction() as session:
+        org_ids = await due_offices(session, now, limit)
+        if not org_ids:
+            return None
+        cache = cache or await load_cache(session)
+        batch = await read_batch(session, ctx, cache, org_ids, now)
+    composed = await _compose(ctx, cache, batch, now)
+    async with ctx.db.transaction() as session:
+        t0 = time.perf_counter()
+        await claim(session, composed.claims)
+        stats.claim_seconds.append(time.perf_counter() - t0)
+        messages = await enqueue_many(session, composed.messages, now)
+    stats.orgs += len(org_ids)
+    stats.stages += composed.stages
+    stats.escalations += composed.escalations
+    stats.messages += messages
+    stats.batches += 1
+    return cache
 
 
 async def remind(
@@ -294,22 +228,25 @@ async def remind(
     max_orgs: int | None = None,
     budget_seconds: float | None = None,
 ) -> TickStats:
-    """Turn due reminder slots into outbox rows, one office per transaction — all of them,
-    or as many as ``max_orgs`` / ``budget_seconds`` allow (the rest wait for the next tick,
-    so a national wave does not hold up delivery of the first offices' messages)."""
+    """Turn due reminder slots into outbox rows, a batch of offices at a time — all of
+    them, or as many as ``max_orgs`` / ``budget_seconds`` allow (the rest wait for the
+    next tick, so a national wave does not hold up delivery of the first offices')."""
     stats = TickStats()
-    if not is_civil_hour(now, ctx.policy, ctx.tz):  # each office's days off: _remind_org
+    if not is_civil_hour(now, ctx.policy, ctx.tz):  # each office's days off: compose_office
         return stats
     deadline = ctx.clock.monotonic() + budget_seconds if budget_seconds is not None else None
+    cache: TickCache | None = None
     while max_orgs is None or stats.orgs < max_orgs:
         if deadline is not None and ctx.clock.monotonic() >= deadline:
             break
-        async with ctx.db.transaction() as session:
-            t0 = time.perf_counter()
-            org_id, claimed = await claim_due(session, now)
-            stats.claim_seconds.append(time.perf_counter() - t0)
-            if org_id is None:
+        limit = BATCH_OFFICES if max_orgs is None else min(BATCH_OFFICES, max_orgs - stats.orgs)
+        try:
+            cache = await _remind_batch(ctx, cache, limit, now, stats)
+        except ClaimConflict:
+            stats.conflicts += 1
+            if stats.conflicts >= MAX_CONFLICTS:
                 break
-            await _remind_org(session, ctx, org_id, claimed, now, stats)
-        stats.orgs += 1
+            continue
+        if cache is None:
+            break
     return stats

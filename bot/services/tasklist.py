@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from bot.domain import Stage, TaskLine
@@ -51,12 +52,19 @@ STAGE_BUTTONS = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _stage_labels(fmt: Fmt, stage: Stage, code: str) -> tuple[tuple[StageAct, str], ...]:
+    """A stage's buttons' labels for an item (the same in every office: a morning's
+    reminders share them)."""
+    return tuple((act, fmt.t(key, code=code)) for act, key in STAGE_BUTTONS[stage])
+
+
 def task_buttons(fmt: Fmt, line: TaskLine) -> list[dict[str, str]]:
     """The buttons for one open stage; every label names the item."""
     stage = Stage(line.stage)
     return [
-        button(fmt.t(key, code=line.code), StageCall(act, line.occurrence_id, stage))
-        for act, key in STAGE_BUTTONS[stage]
+        button(label, StageCall(act, line.occurrence_id, stage))
+        for act, label in _stage_labels(fmt, stage, line.code)
     ]
 
 
@@ -68,6 +76,23 @@ def keyboard(fmt: Fmt, lines: Sequence[TaskLine], *, with_list: bool = True) -> 
 
 
 def task_line_text(fmt: Fmt, ln: TaskLine, today: date) -> str:
+    return _line_text(fmt, ln.code, ln.title, ln.period, ln.stage, ln.due, ln.moved_from, today)
+
+
+@lru_cache(maxsize=4096)
+def _line_text(
+    fmt: Fmt,
+    code: str,
+    title: str,
+    period: str,
+    stage: str,
+    due: date,
+    moved_from: date | None,
+    today: date,
+) -> str:
+    """One stage's line (pure, and the same for every office with that item's stage due
+    that day: the tick renders each once)."""
+    ln = TaskLine(0, code, title, stage, due, "", period, moved_from=moved_from)
     return fmt.t(
         "rem.line",
         code=ln.code,
@@ -90,6 +115,22 @@ class Part:
 LINE_LIMIT = 600  # one item's line in a list (a catalogue title may be long)
 
 
+def _fitted_line(fmt: Fmt, ln: TaskLine, today: date) -> str:
+    return _fit_line(task_line_text(fmt, ln, today))
+
+
+@lru_cache(maxsize=4096)
+def _fit_line(text: str) -> str:
+    return fit(text, LINE_LIMIT)
+
+
+@lru_cache(maxsize=16)
+def _room(fmt: Fmt) -> int:
+    """A reminder's room for its lines, besides its header."""
+    tail_room = utf16_len(fmt.t("rem.legend")) + utf16_len(fmt.t("rem.footer", example="O00.00"))
+    return TEXT_LIMIT - utf16_len(fmt.t("rem.part", i="99", n="99")) - tail_room
+
+
 def render_reminders(
     fmt: Fmt, lines: Sequence[TaskLine], today: date, *, header: str | None = None
 ) -> list[Part]:
@@ -97,9 +138,8 @@ def render_reminders(
     several, each with a row of buttons for each of its items (never cut off)."""
     ordered = sorted(lines, key=lambda ln: (ln.due, ln.code, ln.stage))
     head = header or fmt.t("rem.header", date=fmt.date(today))
-    texts = [fit(task_line_text(fmt, ln, today), LINE_LIMIT) for ln in ordered]
-    tail_room = utf16_len(fmt.t("rem.legend")) + utf16_len(fmt.t("rem.footer", example="O00.00"))
-    room = TEXT_LIMIT - utf16_len(head) - utf16_len(fmt.t("rem.part", i="99", n="99")) - tail_room
+    texts = [_fitted_line(fmt, ln, today) for ln in ordered]
+    room = _room(fmt) - utf16_len(head)
     chunks: list[list[int]] = [[]]
     size = 0
     for i, text in enumerate(texts):

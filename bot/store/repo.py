@@ -68,6 +68,34 @@ async def holders_by_role(
     return dict(out)
 
 
+async def holders_by_role_in(
+    session: AsyncSession, org_ids: Sequence[int], now: datetime
+) -> dict[int, dict[str, list[Person]]]:
+    """:func:`holders_by_role` of several offices in one query: office → role → people."""
+    rows = await session.execute(
+        select(RoleAssignment.org_id, RoleAssignment.role_key, Person)
+        .join(Person, RoleAssignment.person_id == Person.id)
+        .where(RoleAssignment.org_id.in_(org_ids), *_current(now))
+        .order_by(Person.id)
+    )
+    out: dict[int, dict[str, list[Person]]] = {org_id: {} for org_id in org_ids}
+    for org_id, key, person in rows:
+        people = out[org_id].setdefault(key, [])
+        if person not in people:
+            people.append(person)
+    return out
+
+
+async def org_roles_in(
+    session: AsyncSession, org_ids: Sequence[int]
+) -> dict[int, dict[str, OrgRole]]:
+    """:func:`org_roles` of several offices in one query."""
+    out: dict[int, dict[str, OrgRole]] = {org_id: {} for org_id in org_ids}
+    for r in await session.scalars(select(OrgRole).where(OrgRole.org_id.in_(org_ids))):
+        out[r.org_id][r.role_key] = r
+    return out
+
+
 async def roles_of(session: AsyncSession, person_id: int, now: datetime) -> list[str]:
     rows = await session.scalars(
         select(RoleAssignment.role_key).where(RoleAssignment.person_id == person_id, *_current(now))
