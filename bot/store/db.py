@@ -6,7 +6,9 @@ commits once, when the unit of work succeeds, or rolls everything back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -130,6 +132,11 @@ class Database:
         self.engine = make_engine(url, schema=schema, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._outbox_listeners: list[Callable[[], None]] = []
+        # SQLite: this process's units of work, one at a time, first come first served
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._holder: asyncio.Task[Any] | None = None
 
     def on_outbox_queued(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` after every commit that queued a message; returns its remover."""
@@ -157,9 +164,34 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """SQLite: wait for this process's turn at the write lock in an asyncio queue.
+
+        Every transaction takes SQLite's write lock at ``BEGIN IMMEDIATE``, so they run one
+        at a time anyway; but a connection that finds the lock taken polls for it with
+        growing sleeps (SQLite's busy handler), and a loop that commits and begins again at
+        once — a national tick — keeps winning, so a press could wait for seconds.  Queued
+        here, each waits only for the units of work ahead of it.  Other processes still
+        meet at the lock itself.  A task already holding its turn is not queued again."""
+        task = asyncio.current_task()
+        if self.dialect != "sqlite" or task is None or self._holder is task:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._turns.get(loop)
+        if lock is None:
+            lock = self._turns[loop] = asyncio.Lock()
+        async with lock:
+            self._holder = task
+            try:
+                yield
+            finally:
+                self._holder = None
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits on success, rolls back on any exception."""
-        async with self.sessionmaker() as session:
+        async with self._turn(), self.sessionmaker() as session:
             async with session.begin():
                 yield session
             if session.info.pop(_OUTBOX_QUEUED, False):
