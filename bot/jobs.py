@@ -29,9 +29,16 @@ JOB_KWARGS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_gra
 @recorded
 async def tick(context: BotContext) -> None:
     """Turn due reminder slots into outbox rows (for a part of the tick), then wake the sender
-    (the safety net: each commit that queues a message wakes it already)."""
+    (the safety net: each commit that queues a message wakes it already).
+
+    With the sender running on its own, composing may take most of the tick (it yields to
+    the event loop between offices, and each batch's commit wakes the sender), so a
+    national morning is composed faster than the cap sends it; without one, the rest of
+    the tick is the sending's (:func:`dispatch_now`)."""
     ctx = context.ctx
-    stats = await remind(ctx, ctx.clock.now(), budget_seconds=ctx.settings.tick_seconds * 0.3)
+    sender = context.application.bot_data.get("sender")
+    share = 0.8 if sender is not None and sender.running else 0.3
+    stats = await remind(ctx, ctx.clock.now(), budget_seconds=ctx.settings.tick_seconds * share)
     if stats.messages:
         log.info(
             "reminders: %d stages, %d messages, %d escalations",

@@ -1,0 +1,162 @@
+"""The lateness of the busiest morning: the bot as it runs, from 09:00 to its last reminder.
+
+    python -m bench.morning --orgs 1000 --db sqlite --cap 500     # the quick form
+    python -m bench.morning --orgs 7850 --db sqlite --cap 500     # national scale
+
+A fresh national dataset, FY 2570 materialised and every office moved to the busiest
+morning (bench.scene); then the application as ``python -m bot run`` builds it (its
+periodic jobs on PTB's JobQueue, its continuously running sender) starts at 09:00 on a
+clock that runs from there in real time, against the Bot API emulator, with the
+configured cap raised to ``--cap`` messages a second (the emulator does not enforce
+Telegram's own 30 a second here, so the run takes minutes, not the real 47).  The tick
+composes the morning in its share of each 30 s tick while the sender delivers; the other
+periodic jobs are left out (the fake morning owes a weekly digest, which is not the
+morning's reminders).
+
+``morning_lateness_s``: from 09:00 to the last of the morning's messages reaching the
+emulator; printed next to ``N/cap`` (the messages over the cap: the time the cap alone
+needs).  Target: ``morning_lateness_s`` ≤ ``N/cap + 60 s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bench.common import (
+    BACKENDS,
+    FISCAL_YEAR,
+    FY_START,
+    NATIONAL_ORGS,
+    TOKEN,
+    Backend,
+    BenchDatabase,
+    create_database,
+    emit,
+    verdict,
+)
+from bench.dataset import analyse, emit_stats, generate
+from bench.scene import busiest_day, set_scene
+from bot.app import build_application, start_sender
+from bot.clock import FakeClock
+from bot.domain import OutboxStatus
+from bot.services.context import AppContext
+from bot.services.materialise import materialise
+from bot.store.models import Occurrence, Outbox
+from tests.support.botapi import BotApiEmulator
+
+SLACK_SECONDS = 60.0
+
+
+class MorningClock:
+    """Real time, starting at ``at``."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at, self.t0 = at, time.monotonic()
+
+    def now(self) -> datetime:
+        return self.at + timedelta(seconds=time.monotonic() - self.t0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+async def _left(bench: BenchDatabase, at: datetime) -> tuple[int, int]:
+    """Stages still due from 09:00, and messages not yet sent."""
+    async with bench.db.transaction() as s:
+        due = await s.scalar(
+            select(func.count()).select_from(Occurrence).where(Occurrence.next_remind_at <= at)
+        )
+        pending = await s.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.status != OutboxStatus.SENT.value)
+        )
+    return int(due or 0), int(pending or 0)
+
+
+async def morning(bench: BenchDatabase, at: datetime, cap: int, limit: float) -> tuple[int, float]:
+    """Run the bot from 09:00 until the morning is delivered: (messages, lateness)."""
+    with BotApiEmulator(TOKEN) as emu:
+        settings = bench.settings(telegram_api_base_url=emu.base_url)
+        settings = settings.model_copy(update={"rate_global_per_second": cap})  # above 30
+        clock = MorningClock(at)
+        app = build_application(settings, clock=clock, db=bench.db, with_jobs=True, startup=False)
+        assert app.job_queue is not None
+        for name in ("reports", "link_check", "materialise"):  # the morning's own work only:
+            for job in app.job_queue.jobs():  # (the digest this clock owes is not reminders)
+                if job.name == name:
+                    job.schedule_removal()
+        async with app:
+            await start_sender(app)
+            await app.start()
+            composed = None
+            try:
+                while clock.monotonic() - clock.t0 < limit:
+                    await asyncio.sleep(1.0)
+                    due, pending = await _left(bench, at)
+                    if due == 0 and composed is None:
+                        composed = clock.monotonic() - clock.t0
+                        emit("morning_composed_s", composed)  # every stage claimed, queued
+                    if due == 0 and pending == 0:
+                        break
+            finally:
+                await app.bot_data["sender"].stop()
+                await app.stop()
+        sent = [c for c in emu.sent_messages() if c.ok]
+    arrived = sorted(c.at - clock.t0 for c in sent)
+    if arrived:
+        emit("morning_arrival_p50_s", arrived[len(arrived) // 2])
+        emit("morning_arrival_p99_s", arrived[int(len(arrived) * 0.99)])
+    return len(sent), arrived[-1] if arrived else 0.0
+
+
+async def run_one(backend: Backend, orgs: int, cap: int, limit: float) -> None:
+    emit("db", backend)
+    bench = await create_database(backend)
+    try:
+        emit_stats(await generate(bench, orgs))
+        ctx = AppContext(settings=bench.settings(), clock=FakeClock(FY_START), db=bench.db)
+        await materialise(ctx, FY_START, fiscal_years=[FISCAL_YEAR])
+        busy = busiest_day(ctx, FISCAL_YEAR)
+        emit("due_stages", await set_scene(bench, ctx, FISCAL_YEAR, busy.day))
+        await analyse(bench)
+        n, lateness = await morning(bench, busy.at, cap, limit)
+        due, pending = await _left(bench, busy.at)
+    finally:
+        await bench.drop()
+    emit("morning_messages", n)
+    emit("morning_cap_msgs_per_s", cap)
+    emit("morning_n_over_cap_s", n / cap)
+    emit("morning_lateness_s", lateness)
+    emit("morning_left_undelivered", pending + due)
+    ok = pending == due == 0 and lateness <= n / cap + SLACK_SECONDS
+    emit(f"target_{backend}_lateness_le_n_over_cap_plus_60s", verdict(ok, orgs))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=(*BACKENDS, "both"), default="sqlite")
+    parser.add_argument("--orgs", type=int, default=NATIONAL_ORGS)
+    parser.add_argument("--cap", type=int, default=500)
+    parser.add_argument("--limit", type=float, default=1800.0, help="give up after (seconds)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    backends: list[Backend] = list(BACKENDS) if args.db == "both" else [args.db]
+
+    async def run() -> None:
+        for b in backends:
+            await run_one(b, args.orgs, args.cap, args.limit)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
