@@ -17,6 +17,7 @@ from bot.domain import OccStatus, TaskLine
 from bot.domain.fiscal import fiscal_year
 from bot.fmt import Fmt
 from bot.schedule.reminders import next_slot
+from bot.schedule.workdays import DayChanges
 from bot.services.audience import Recipient, head_audience
 from bot.services.calendars import OfficeCalendar
 from bot.services.context import AppContext
@@ -74,6 +75,9 @@ class TickCache:
     role_names: dict[str, str]
     heads: list[str]
     catalogues: dict[int, Catalogue | None] = field(default_factory=dict)
+    #: next slots by (deadline, fiscal year, the office's own days): the same for every
+    #: office on the government calendar, and ``now`` is the tick's
+    slots: dict[tuple[date, int, DayChanges], datetime] = field(default_factory=dict)
 
     def title(self, d: Due) -> str:
         cat = self.catalogues.get(d.catalogue_id)
@@ -82,7 +86,8 @@ class TickCache:
 
 @dataclass(frozen=True)
 class Office:
-    """One office's share of a batch: its calendar, role holders and role links."""
+    """One office's share of a batch: its calendar, role holders and the roles that have a
+    group chat linked (``roles``: a role without one is left out)."""
 
     org_id: int
     cals: OfficeCalendar
@@ -182,7 +187,10 @@ def _stage(
     )
     overdue = cal.between(d.current_due, today) if today > d.current_due else 0
     escalate = d.escalated_at is None and overdue >= ctx.policy.escalate_after
-    at = next_slot(d.current_due, now, cal, ctx.policy, ctx.tz).at
+    key = (d.current_due, d.fiscal_year, office.cals.changes)
+    at = cache.slots.get(key)
+    if at is None:
+        at = cache.slots[key] = next_slot(d.current_due, now, cal, ctx.policy, ctx.tz).at
     claim = Claim(
         d.id,
         d.next_remind_at,

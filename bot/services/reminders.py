@@ -121,7 +121,7 @@ async def read_batch(
     for cid in {d.catalogue_id for ds in dues.values() for d in ds} - cache.catalogues.keys():
         cache.catalogues[cid] = await catalogue_by_id(session, ctx, cid)
     holders = await repo.holders_by_role_in(session, org_ids, now)
-    roles = await repo.org_roles_in(session, org_ids)
+    roles = await repo.group_links_in(session, org_ids)
     changes = await changes_by_office(session, org_ids)
     offices = [
         Office(o, OfficeCalendar(ctx, changes.get(o, NO_CHANGES)), holders[o], roles[o])

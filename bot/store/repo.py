@@ -86,12 +86,14 @@ async def holders_by_role_in(
     return out
 
 
-async def org_roles_in(
+async def group_links_in(
     session: AsyncSession, org_ids: Sequence[int]
 ) -> dict[int, dict[str, OrgRole]]:
-    """:func:`org_roles` of several offices in one query."""
+    """The roles of several offices that have a group chat linked, in one query (what a
+    reminder or the head's audience needs of :func:`org_roles`)."""
     out: dict[int, dict[str, OrgRole]] = {org_id: {} for org_id in org_ids}
-    for r in await session.scalars(select(OrgRole).where(OrgRole.org_id.in_(org_ids))):
+    q = select(OrgRole).where(OrgRole.org_id.in_(org_ids), OrgRole.group_chat_id.is_not(None))
+    for r in await session.scalars(q):
         out[r.org_id][r.role_key] = r
     return out
 
