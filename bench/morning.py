@@ -128,11 +128,15 @@ async def run_one(backend: Backend, orgs: int, cap: int, limit: float) -> None:
         busy = busiest_day(ctx, FISCAL_YEAR)
         emit("due_stages", await set_scene(bench, ctx, FISCAL_YEAR, busy.day))
         await analyse(bench)
-        n, lateness = await morning(bench, busy.at, cap, limit)
+        delivered, lateness = await morning(bench, busy.at, cap, limit)
         due, pending = await _left(bench, busy.at)
+        async with bench.db.transaction() as s:
+            n = int(await s.scalar(select(func.count()).select_from(Outbox)) or 0)
     finally:
         await bench.drop()
     emit("morning_messages", n)
+    emit("morning_delivered", delivered)
+    emit("morning_delivered_msgs_per_s", delivered / lateness if lateness else 0.0)
     emit("morning_cap_msgs_per_s", cap)
     emit("morning_n_over_cap_s", n / cap)
     emit("morning_lateness_s", lateness)
