@@ -25,7 +25,7 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -44,7 +44,7 @@ from bench.common import (
 from bench.dataset import analyse, emit_stats, generate
 from bench.scene import busiest_day, set_scene
 from bot.app import build_application, start_sender
-from bot.clock import FakeClock
+from bot.clock import FakeClock, ShiftedClock
 from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.materialise import materialise
@@ -52,22 +52,6 @@ from bot.store.models import Occurrence, Outbox
 from tests.support.botapi import BotApiEmulator
 
 SLACK_SECONDS = 60.0
-
-
-class MorningClock:
-    """Real time, starting at ``at``."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at, self.t0 = at, time.monotonic()
-
-    def now(self) -> datetime:
-        return self.at + timedelta(seconds=time.monotonic() - self.t0)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 async def _left(bench: BenchDatabase, at: datetime) -> tuple[int, int]:
@@ -87,7 +71,7 @@ async def morning(bench: BenchDatabase, at: datetime, cap: int, limit: float) ->
     with BotApiEmulator(TOKEN) as emu:
         settings = bench.settings(telegram_api_base_url=emu.base_url)
         settings = settings.model_copy(update={"rate_global_per_second": cap})  # above 30
-        clock = MorningClock(at)
+        clock, t0 = ShiftedClock(at), time.monotonic()  # 09:00, then real time
         app = build_application(settings, clock=clock, db=bench.db, with_jobs=True, startup=False)
         assert app.job_queue is not None
         for name in ("reports", "link_check", "materialise"):  # the morning's own work only:
@@ -95,23 +79,23 @@ async def morning(bench: BenchDatabase, at: datetime, cap: int, limit: float) ->
                 if job.name == name:
                     job.schedule_removal()
         async with app:
-            await start_sender(app)
+            sender = await start_sender(app)
             await app.start()
             composed = None
             try:
-                while clock.monotonic() - clock.t0 < limit:
+                while clock.monotonic() - t0 < limit:
                     await asyncio.sleep(1.0)
                     due, pending = await _left(bench, at)
                     if due == 0 and composed is None:
-                        composed = clock.monotonic() - clock.t0
+                        composed = clock.monotonic() - t0
                         emit("morning_composed_s", composed)  # every stage claimed, queued
                     if due == 0 and pending == 0:
                         break
             finally:
-                await app.bot_data["sender"].stop()
+                await sender.stop()
                 await app.stop()
         sent = [c for c in emu.sent_messages() if c.ok]
-    arrived = sorted(c.at - clock.t0 for c in sent)
+    arrived = sorted(c.at - t0 for c in sent)
     if arrived:
         emit("morning_arrival_p50_s", arrived[len(arrived) // 2])
         emit("morning_arrival_p99_s", arrived[int(len(arrived) * 0.99)])

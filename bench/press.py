@@ -45,6 +45,7 @@ from bot.domain.callbacks import MyList, encode
 from bot.services.context import AppContext
 from bot.services.materialise import materialise
 from bot.services.reminders import TickStats, remind
+from bot.telegram.context import app_context
 from tests.support.botapi import BotApiEmulator
 
 MAX_P95_MS = 200.0
@@ -110,7 +111,7 @@ async def measure(
             settings, clock=FakeClock(at), db=db, with_jobs=False, startup=False
         )
         async with app:
-            ctx: AppContext = app.bot_data["ctx"]
+            ctx = app_context(app)
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0.0, timeout=5, drop_pending_updates=True)
             await app.start()
