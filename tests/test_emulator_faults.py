@@ -26,7 +26,9 @@ def emu() -> Iterator[BotApiEmulator]:
 
 @pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[Bot]:
-    request = HTTPXRequest(read_timeout=0.3, connect_timeout=2.0)
+    # a held answer ("timeout") must time out, and a real one never: a loaded machine can take
+    # longer than a few tenths of a second to answer a plain send
+    request = HTTPXRequest(read_timeout=1.0, connect_timeout=2.0)
     async with Bot(emu.token, base_url=f"{emu.base_url}/bot", request=request) as b:
         yield b
 
