@@ -215,9 +215,17 @@ async def notify_figures(backend: Backend, args: Any) -> None:
     emit("notify_target_met", p95 <= NOTIFY_MAX_P95_SECONDS)
 
 
+async def created(backend: Backend) -> BenchDatabase:
+    """A database whose pool is left empty: each ``asyncio.run`` that uses it opens its own
+    connections (asyncpg's belong to the loop that opened them)."""
+    bench = await create_database(backend)
+    await bench.db.dispose()
+    return bench
+
+
 def wave_figure(backend: Backend, args: Any) -> None:
     emit("run_dispatch_wave", args.wave)
-    bench = asyncio.run(create_database(backend))
+    bench = asyncio.run(created(backend))
     try:
         run_wave(bench, args.wave)
     finally:

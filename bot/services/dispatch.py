@@ -1,11 +1,14 @@
 """Delivery: the outbox leaves at the channel's pace, and nothing is lost or sent twice.
 
-* Claiming: ``UPDATE outbox SET status='sending' … WHERE id=:id AND status='pending'``,
-  and the row count says whether this worker won the row.  The claim commits before
-  the send, so two dispatchers never send the same row.
-* One message in flight at a time: a killed process leaves at most that one row in
-  ``sending``.  On restart (or when its lease expires) it goes back to ``pending`` and
-  is sent again — at most one duplicate, never a loss.
+* Claiming: ``UPDATE outbox SET status='sending' … WHERE id IN (…) AND status='pending'
+  … RETURNING id`` for a batch of up to 8 due rows; the ids returned are the rows this
+  worker won.  The claim commits before the sends, so two dispatchers never send the same
+  row.  An interrupt (an interactive row queued), a 429's pause or a stop gives the unsent
+  rows of the batch back to ``pending`` at once.
+* One message in flight at a time, each marked sent right after its send: a killed process
+  leaves at most its batch in ``sending``.  On restart (or when its lease expires) those go
+  back to ``pending`` and are sent again — the one that was in flight perhaps a second
+  time (at most one duplicate per kill), the others for the first time; never a loss.
 * The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
   :mod:`bot.telegram.transport`, which sends through the rate limiter with ``retries=0``);
   this module knows its outcomes, not its errors.  A ``RetryAfter`` pauses every send
@@ -19,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -52,6 +56,10 @@ from bot.store.models import Outbox, OutboxFile
 
 log = logging.getLogger(__name__)
 
+#: Rows claimed in one ``UPDATE``: a claim's commit per 8 messages, not per message, which is
+#: what lets one sender keep up with the 25/s cap; few enough that giving back the unsent
+#: ones (an interactive row, a stop) costs nothing.
+CLAIM_BATCH = 8
 #: Between tries to record a send's outcome while the database is away.
 SETTLE_MAX_PAUSE_SECONDS = 5.0
 
@@ -77,6 +85,12 @@ class _AllSent:
     """Every part of the row went; ``text_id`` is its text's message (None: files only)."""
 
     text_id: int | None
+
+
+class _Step(enum.Enum):
+    NEXT = "next batch"
+    ASK_AGAIN = "ask the due rows again"
+    RETURN = "return"
 
 
 class Dispatcher:
@@ -124,28 +138,117 @@ class Dispatcher:
                 raise
             log.warning("could not give back claimed outbox rows (%s): their lease will", exc)
             return 0
+        self._claimed.clear()
         n = int(res.rowcount)  # type: ignore[attr-defined]
         if n:
             log.info("gave back %d claimed outbox rows", n)
         return n
 
     async def claim(self, outbox_id: int, now: datetime) -> bool:
+        return outbox_id in await self.claim_batch([outbox_id], now)
+
+    async def claim_batch(self, ids: list[int], now: datetime) -> list[int]:
+        """Claim those of ``ids`` that are still pending and due, in one conditional
+        ``UPDATE … RETURNING id`` that commits before any send: the ids it returns are this
+        worker's, the others went to another worker (or were rescheduled).  The rows are read
+        in the claiming transaction; the won ids come back in the order asked."""
+        if not ids:
+            return []
         async with self.ctx.db.transaction() as s:
             res = await s.execute(
                 update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.PENDING.value)
+                .where(
+                    Outbox.id.in_(ids),
+                    Outbox.status == OutboxStatus.PENDING.value,
+                    Outbox.next_attempt_at <= now,
+                )
                 .values(
                     status=OutboxStatus.SENDING.value,
                     claimed_by=self.worker,
                     claimed_at=now,
                     attempts=Outbox.attempts + 1,
                 )
+                .returning(Outbox.id)
+                .execution_options(synchronize_session=False)
             )
-            if int(res.rowcount) != 1:  # type: ignore[attr-defined]
-                return False
+            won = set(res.scalars().all())
+            if not won:
+                return []
             # read in the claiming transaction: one commit less for every message
-            self._claimed[outbox_id] = await self._load(s, outbox_id)
-        return True
+            rows = {r.id: r for r in await s.scalars(select(Outbox).where(Outbox.id.in_(won)))}
+            won -= await self._one_per_chat(s, [i for i in ids if i in won], rows)
+            files: dict[int, list[OutboxFile]] = {i: [] for i in won}
+            for f in await s.scalars(
+                select(OutboxFile)
+                .where(OutboxFile.outbox_id.in_(won))
+                .order_by(OutboxFile.outbox_id, OutboxFile.position)
+            ):
+                files[f.outbox_id].append(f)
+        claimed = [i for i in ids if i in won]
+        for i in claimed:
+            self._claimed[i] = (rows.get(i), files[i])
+        return claimed
+
+    @staticmethod
+    async def _one_per_chat(s: AsyncSession, won: list[int], rows: dict[int, Outbox]) -> set[int]:
+        """A batch holds at most one row per chat: what one row's answer does to its chat
+        (blocked: the chat's pending rows cancelled; migrated: moved to the new id) then
+        never meets a row this worker holds, and no send of a batch waits out another's
+        per-chat spacing.  The later rows of a chat go back in the same transaction (their
+        claim's attempt not counted); returns their ids."""
+        seen: set[int] = set()
+        again: set[int] = set()
+        for i in won:
+            row = rows.get(i)
+            if row is None:
+                continue
+            if row.chat_id in seen:
+                again.add(i)
+            seen.add(row.chat_id)
+        if again:
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(again))
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    claimed_by=None,
+                    attempts=Outbox.attempts - 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return again
+
+    async def release_unsent(self, ids: list[int]) -> int:
+        """Give back rows this worker claimed in a batch and has not tried to send (an
+        interrupt, a pause, a stop, the batch held too long): pending again at once, and
+        their claim's attempt not counted.  A database that cannot be reached leaves them
+        to the lease."""
+        for i in ids:
+            self._claimed.pop(i, None)
+        if not ids:
+            return 0
+        try:
+            async with self.ctx.db.transaction() as s:
+                res = await s.execute(
+                    update(Outbox)
+                    .where(
+                        Outbox.id.in_(ids),
+                        Outbox.status == OutboxStatus.SENDING.value,
+                        Outbox.claimed_by == self.worker,
+                    )
+                    .values(
+                        status=OutboxStatus.PENDING.value,
+                        claimed_by=None,
+                        attempts=Outbox.attempts - 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("could not give back %d claimed rows (%s): their lease will", len(ids), exc)
+            return 0
+        return int(res.rowcount)  # type: ignore[attr-defined]
 
     @staticmethod
     async def _load(s: AsyncSession, outbox_id: int) -> tuple[Outbox | None, list[OutboxFile]]:
@@ -177,18 +280,28 @@ class Dispatcher:
         recover: bool = True,
         stopping: Callable[[], bool] | None = None,
     ) -> DispatchStats:
-        """Send due rows one at a time until none are due, the time budget is spent, or
-        ``max_messages`` were sent.
+        """Send due rows until none are due, the time budget is spent, or ``max_messages``
+        were sent.
 
-        Rows are claimed interactive first (see :class:`~bot.store.models.OutboxPriority`).
-        When ``interrupt`` is set (a commit queued something), the batch in hand is dropped
-        and the due rows are asked again, so a press never waits behind a batch of bulk;
-        when ``stopping()`` says so too, it returns instead."""
+        Rows are claimed interactive first (see :class:`~bot.store.models.OutboxPriority`), a
+        batch of up to :data:`CLAIM_BATCH` in one conditional ``UPDATE`` and then sent one at a
+        time.  When ``interrupt`` is set (a commit queued something), the batch's unsent rows
+        are given back and the due rows are asked again, so a press never waits behind a batch
+        of bulk; when ``stopping()`` says so, they are given back and it returns."""
         stats = DispatchStats()
         clock = self.ctx.clock
         deadline = clock.monotonic() + budget_seconds if budget_seconds is not None else None
+
+        def done() -> bool:
+            return (
+                (stopping is not None and stopping())
+                or (deadline is not None and clock.monotonic() >= deadline)
+                or (max_messages is not None and stats.sent >= max_messages)
+            )
+
         if recover:
             await self.recover()
+        size = self.claim_batch_size()
         while True:
             if stopping is not None and stopping():
                 return stats
@@ -197,20 +310,62 @@ class Dispatcher:
             ids = await self.candidates(clock.now())
             if not ids:
                 return stats
-            for outbox_id in ids:
-                if deadline is not None and clock.monotonic() >= deadline:
+            for start in range(0, len(ids), size):
+                step = await self._batch(ids[start : start + size], stats, done, interrupt)
+                if step is _Step.RETURN:
                     return stats
-                if max_messages is not None and stats.sent >= max_messages:
-                    return stats
-                if interrupt is not None and interrupt.is_set():
+                if step is _Step.ASK_AGAIN:
                     break
-                if not await self._wait_out_pause(stopping):
-                    return stats
-                if not await self.claim(outbox_id, clock.now()):
-                    stats.lost_claims += 1
-                    continue
-                stats.claimed += 1
-                await self.deliver(outbox_id, stats)
+
+    def claim_batch_size(self) -> int:
+        """:data:`CLAIM_BATCH`, when the lease is long enough for a batch's rows to be sent
+        with their claim at most half the lease old (:meth:`_batch`), and the other half
+        covers one row's own wait: a group's minute in the limiter and its request.  With a
+        shorter lease, one row at a time."""
+        settings = self.ctx.settings
+        one_row = 61.0 + 3 * settings.request_timeout_seconds
+        return CLAIM_BATCH if settings.outbox_lease_seconds >= 2 * one_row else 1
+
+    async def _batch(
+        self,
+        ids: list[int],
+        stats: DispatchStats,
+        done: Callable[[], bool],
+        interrupt: asyncio.Event | None,
+    ) -> _Step:
+        """Claim ``ids`` at once and send the rows won, one at a time.  Before each send: a
+        stop or the budget spent, a wake-up for an interactive row, a 429's pause (never wait
+        one out holding claims), or a claim half the lease old gives the unsent rows back."""
+        clock = self.ctx.clock
+        if done():
+            return _Step.RETURN
+        if interrupt is not None and interrupt.is_set():
+            return _Step.ASK_AGAIN
+        if not await self._wait_out_pause(lambda: done()):
+            return _Step.RETURN
+        claimed_at = clock.monotonic()
+        claimed = await self.claim_batch(ids, clock.now())
+        stats.lost_claims += len(ids) - len(claimed)
+        hold = self.ctx.settings.outbox_lease_seconds / 2
+        for n, outbox_id in enumerate(claimed):
+            step = _Step.NEXT
+            if done():
+                step = _Step.RETURN
+            elif n and (
+                (interrupt is not None and interrupt.is_set())
+                or self._paused()
+                or clock.monotonic() - claimed_at >= hold
+            ):
+                step = _Step.ASK_AGAIN
+            if step is not _Step.NEXT:
+                await self.release_unsent(claimed[n:])
+                return step
+            stats.claimed += 1
+            await self.deliver(outbox_id, stats)
+        return _Step.NEXT
+
+    def _paused(self) -> bool:
+        return self.transport.paused_for() > 0 or self.ctx.delivery_pause.active
 
     async def _wait_out_pause(self, stopping: Callable[[], bool] | None) -> bool:
         """While a 429 pauses every send, wait *before* claiming the next row: a claim held
