@@ -31,6 +31,7 @@ from bot.telegram.context import CONTEXT_TYPES, app_context, set_app_context
 from bot.telegram.outage import Outage, WatchedRequest
 from bot.telegram.polling import PollingBot, UpdateLedger
 from bot.telegram.ratelimit import TelegramRateLimiter
+from bot.telegram.sharedlimit import SharedSlots
 from bot.telegram.transport import TelegramTransport, transport_of
 from bot.telegram.updates import ChatOrderedProcessor, SenderGate
 
@@ -54,6 +55,20 @@ def build_context(
         settings=settings,
         clock=clock or SystemClock(),
         db=db or Database(settings.database_url, schema=settings.database_schema),
+    )
+
+
+def shared_slots(settings: Settings, ctx: AppContext) -> SharedSlots | None:
+    """``RATE_LIMITER=database`` (the default): the limits hold for all the processes that
+    send on this database together; ``memory``: this process paces only itself."""
+    if settings.rate_limiter != "database":
+        return None
+    return SharedSlots(
+        ctx.db,
+        ctx.clock,
+        global_per_second=settings.rate_global_per_second,
+        private_per_second=settings.rate_private_per_second,
+        group_per_minute=settings.rate_group_per_minute,
     )
 
 
@@ -86,6 +101,7 @@ def build_application(
             global_per_second=settings.rate_global_per_second,
             private_per_second=settings.rate_private_per_second,
             group_per_minute=settings.rate_group_per_minute,
+            shared=shared_slots(settings, ctx),
         ),
         ledger=ledger,
     )

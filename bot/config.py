@@ -13,7 +13,7 @@ import socket
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     )
     extra_holidays: dict[date, str] = Field(default_factory=dict)
 
-    # delivery
+    # delivery.  The limits hold for every process sending on the database together
+    # (`database`: bot.telegram.sharedlimit); `memory` paces this process alone
+    rate_limiter: Literal["database", "memory"] = "database"
     rate_global_per_second: int = Field(default=25, ge=1, le=30)
     rate_private_per_second: int = Field(default=1, ge=1, le=1)
     rate_group_per_minute: int = Field(default=20, ge=1, le=20)

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +85,12 @@ class _AllSent:
     """Every part of the row went; ``text_id`` is its text's message (None: files only)."""
 
     text_id: int | None
+
+
+class _ReserveSends(Protocol):
+    """A transport that paces sends in the database reserves a batch's slots at once."""
+
+    async def __call__(self, chat_ids: list[int], session: AsyncSession | None) -> None: ...
 
 
 class _Step(enum.Enum):
@@ -346,6 +352,7 @@ class Dispatcher:
         claimed_at = clock.monotonic()
         claimed = await self.claim_batch(ids, clock.now())
         stats.lost_claims += len(ids) - len(claimed)
+        await self._reserve_slots(claimed)
         hold = self.ctx.settings.outbox_lease_seconds / 2
         for n, outbox_id in enumerate(claimed):
             step = _Step.NEXT
@@ -363,6 +370,16 @@ class Dispatcher:
             stats.claimed += 1
             await self.deliver(outbox_id, stats)
         return _Step.NEXT
+
+    async def _reserve_slots(self, claimed: list[int]) -> None:
+        """With the limit shared in the database, the batch's send slots in one transaction
+        (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`), not one per send: the
+        transport's ``reserve_sends``, when it has one."""
+        reserve: _ReserveSends | None = getattr(self.transport, "reserve_sends", None)
+        if reserve is None or not claimed:
+            return
+        rows = (self._claimed.get(i, (None, []))[0] for i in claimed)
+        await reserve([row.chat_id for row in rows if row is not None], None)
 
     def _paused(self) -> bool:
         return self.transport.paused_for() > 0 or self.ctx.delivery_pause.active

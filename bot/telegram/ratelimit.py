@@ -35,6 +35,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.clock import Clock
 from bot.telegram.sendlimiter import CHAT_MARGIN_SECONDS, ChatId, SendLimiter
+from bot.telegram.sharedlimit import SharedSlots
 
 __all__ = [
     "CHAT_MARGIN_SECONDS",
@@ -77,7 +78,7 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
     reschedules its durable rows itself.
     """
 
-    __slots__ = ("_default_retries", "_limiter")
+    __slots__ = ("_default_retries", "_limiter", "_shared")
 
     def __init__(
         self,
@@ -88,7 +89,9 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
         group_per_minute: int = 20,
         default_retries: int = 1,
         chat_margin: float = CHAT_MARGIN_SECONDS,
+        shared: SharedSlots | None = None,
     ) -> None:
+        self._shared = shared
         self._limiter = SendLimiter(
             clock,
             global_per_second=global_per_second,
@@ -101,6 +104,11 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
     @property
     def limiter(self) -> SendLimiter:
         return self._limiter
+
+    @property
+    def shared(self) -> SharedSlots | None:
+        """The database's send slots, when several processes share the limit."""
+        return self._shared
 
     async def initialize(self) -> None:
         return None
@@ -123,7 +131,10 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
         attempt = 0
         while True:
             if throttled:
-                await self._limiter.acquire(chat_id if isinstance(chat_id, int | str) else None)
+                chat = chat_id if isinstance(chat_id, int | str) else None
+                await self._limiter.acquire(chat)
+                if self._shared is not None:
+                    await self._shared.acquire(chat)
             elif attempt:
                 # A retried unthrottled request must still respect the pause.
                 await self._limiter.acquire(None)
@@ -132,6 +143,7 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 self._limiter.pause(seconds)
+                await self._pause_shared(seconds)
                 if attempt >= retries:
                     raise
                 attempt += 1
@@ -143,6 +155,14 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
                     retries,
                     seconds,
                 )
+
+    async def _pause_shared(self, seconds: float) -> None:
+        if self._shared is None:
+            return
+        try:
+            await self._shared.pause(seconds)
+        except Exception as exc:  # the 429 is what the caller must see
+            _log.warning("could not share a %.1f s pause with the other senders: %s", seconds, exc)
 
     def _retries(self, rate_limit_args: dict[str, Any] | None) -> int:
         if isinstance(rate_limit_args, dict) and "retries" in rate_limit_args:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
@@ -174,6 +175,13 @@ class TelegramTransport:
         except TelegramError as exc:
             return outcome_of(exc)
         return Done()
+
+    async def reserve_sends(self, chat_ids: list[int], session: AsyncSession | None) -> None:
+        """Reserve one send to each chat at once (in ``session``'s transaction, if given),
+        when the limit is shared in the database (:mod:`bot.telegram.sharedlimit`)."""
+        limiter = self.bot.rate_limiter
+        if isinstance(limiter, TelegramRateLimiter) and limiter.shared is not None:
+            await limiter.shared.prepare(list(chat_ids))
 
     def paused_for(self) -> float:
         limiter = self.bot.rate_limiter

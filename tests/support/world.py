@@ -34,6 +34,8 @@ def test_settings(**overrides: Any) -> Settings:
         # no internet in tests: the link tests turn the publish-time check on, against
         # their local web site (tests/support/websites.py)
         "link_check_on_publish": False,
+        # one process on a fake clock; the processes' tests share the limit in the database
+        "rate_limiter": "memory",
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)

@@ -22,7 +22,7 @@ from bot.store.models.org import (
     StartAttempts,
     Unit,
 )
-from bot.store.models.outbox import Outbox, OutboxFile
+from bot.store.models.outbox import Outbox, OutboxFile, SendSlot
 from bot.store.models.work import (
     CatalogueVersion,
     Occurrence,
@@ -52,6 +52,7 @@ __all__ = [
     "Person",
     "Role",
     "RoleAssignment",
+    "SendSlot",
     "StageEvent",
     "StartAttempts",
     "UTCDateTime",

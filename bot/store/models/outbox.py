@@ -1,11 +1,12 @@
-"""Delivery: the messages to send and the files that go with them."""
+"""Delivery: the messages to send, the files that go with them, and the send slots every
+sending process shares."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain import OutboxPriority, OutboxStatus
@@ -56,3 +57,13 @@ class OutboxFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     caption: Mapped[str | None] = mapped_column(Text)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SendSlot(Base):
+    """When the next Telegram send may go, shared by every process sending on this database
+    (:mod:`bot.telegram.sharedlimit`): key ``*`` for all sends, ``c:<chat id>`` per chat.
+    ``next_at`` is in seconds since the epoch."""
+
+    __tablename__ = "send_slot"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, nullable=False)

@@ -1,0 +1,196 @@
+"""One rate limit for every process that sends on one database (``RATE_LIMITER=database``).
+
+`run` and N × `dispatch` each have their own :class:`~bot.telegram.sendlimiter.SendLimiter`,
+which only knows its own sends.  :class:`SharedSlots` keeps the slots in the ``send_slot``
+table instead (GCRA: each key holds the time its next send may go):
+
+* key ``*``: all sends, ``1 / RATE_GLOBAL_PER_SECOND`` apart (40 ms at 25/s);
+* key ``c:<chat id>``: one private chat's sends 1.15 s apart, one group's ``61.15 / 20`` s
+  apart (so never more than 20 in a minute).
+
+A reservation is one short transaction: it updates the ``*`` row first, so reservations of
+all processes are serialised on that row (it is their lock: chat rows are only written
+under it), computes each send's time as the later of the next global slot and its chat's
+next slot, and moves both on.  :meth:`SharedSlots.prepare` reserves the slots of a whole
+claimed batch at once (the dispatcher calls it), so a message costs an eighth of a
+transaction; any other send (a handler's answer) reserves its own in :meth:`acquire`.
+
+A send never goes before its slot, and goes at most one global gap (40 ms) after it (a slot
+that late is given up and a new one reserved): on average at most 25 a second leave, in any
+one second at most 26 (Telegram allows 30), and a chat's sends stay over 1.1 s apart.  Times are the injected clock's wall time (seconds since the epoch): processes on
+several hosts need their clocks in step (NTP), since a skew eats the chat margin.  A 429
+moves the ``*`` row past its ``retry_after``, so every process waits it out; rows another
+process had already reserved (at most a batch) may still go.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.store.db import Database
+from bot.store.models import SendSlot
+from bot.telegram.sendlimiter import CHAT_MARGIN_SECONDS, ChatId
+
+__all__ = ["SharedSlots"]
+
+_log = logging.getLogger(__name__)
+
+GLOBAL_KEY = "*"
+#: Chat rows whose slot passed this long ago are deleted, at most every PRUNE_EVERY seconds.
+PRUNE_AFTER_SECONDS = 3600.0
+PRUNE_EVERY_SECONDS = 600.0
+
+
+def chat_key(chat_id: ChatId) -> str | None:
+    if chat_id is None:
+        return None
+    text = str(chat_id).strip()
+    return f"c:{text.lower()}"[:64]
+
+
+def is_private(chat_id: ChatId) -> bool:
+    try:
+        return int(str(chat_id)) > 0
+    except ValueError:  # "@channelusername"
+        return False
+
+
+class SharedSlots:
+    """Send slots in the database, for every process sending on it."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        global_per_second: int = 25,
+        private_per_second: int = 1,
+        group_per_minute: int = 20,
+        chat_margin: float = CHAT_MARGIN_SECONDS,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._global_gap = 1.0 / global_per_second
+        #: a reserved slot not used by then is given up (a new one is reserved)
+        self.max_late = self._global_gap
+        self._private_gap = (1.0 + chat_margin) / private_per_second
+        self._group_gap = (60.0 + chat_margin) / group_per_minute
+        #: chat key ("" for none) -> the monotonic time of a slot reserved for it
+        self._prepared: dict[str, float] = {}
+        self._pruned = -math.inf
+        self.reservations = 0
+
+    async def prepare(self, chat_ids: Sequence[ChatId]) -> None:
+        """Reserve one send to each of ``chat_ids`` (distinct), in that order, in one
+        transaction; the sends' :meth:`acquire` then need none."""
+        self._prepared = await self._reserve(chat_ids)
+
+    async def acquire(self, chat_id: ChatId) -> None:
+        """Wait for this send's slot (reserved now unless :meth:`prepare` did)."""
+        key = chat_key(chat_id) or ""
+        at = self._prepared.pop(key, None)
+        for _ in range(3):
+            if at is None or self._clock.monotonic() > at + self.max_late:
+                at = (await self._reserve([chat_id]))[key]
+            wait = at - self._clock.monotonic()
+            if wait > 0:
+                await self._clock.sleep(wait)
+            if self._clock.monotonic() <= at + self.max_late:
+                return
+        # a process this slow three times running: its send is late, never early
+
+    async def pause(self, seconds: float) -> None:
+        """A 429: no process reserves a slot before ``seconds`` from now."""
+        self._prepared.clear()
+        if not math.isfinite(seconds) or seconds <= 0:
+            return
+        until = self._clock.now().timestamp() + seconds
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(SendSlot)
+                .where(SendSlot.key == GLOBAL_KEY, SendSlot.next_at < until)
+                .values(next_at=until)
+            )
+
+    def _gap(self, chat_id: ChatId) -> float:
+        return self._private_gap if is_private(chat_id) else self._group_gap
+
+    async def _reserve(self, chat_ids: Sequence[ChatId]) -> dict[str, float]:
+        keys = {chat_key(c): c for c in chat_ids}
+        async with self._db.transaction() as s:
+            cursor = await self._lock_global(s)
+            now = self._clock.now().timestamp()
+            mono = self._clock.monotonic()
+            named = [k for k in keys if k is not None]
+            chats: dict[str, float] = {}
+            if named:
+                found = await s.execute(
+                    select(SendSlot.key, SendSlot.next_at).where(SendSlot.key.in_(named))
+                )
+                chats = {str(k): float(t) for k, t in found.all()}
+            cursor = max(cursor, now)
+            at: dict[str, float] = {}
+            moved: dict[str, float] = {}
+            for key, chat_id in keys.items():
+                when = max(cursor, chats.get(key, 0.0)) if key is not None else cursor
+                at[key or ""] = mono + (when - now)
+                if key is not None:
+                    moved[key] = when + self._gap(chat_id)
+                cursor = when + self._global_gap
+            await s.execute(
+                update(SendSlot)
+                .where(SendSlot.key == GLOBAL_KEY)
+                .values(next_at=cursor)
+                .execution_options(synchronize_session=False)
+            )
+            if moved:
+                await self._upsert(s, moved.items())
+            if now - self._pruned > PRUNE_EVERY_SECONDS:
+                self._pruned = now
+                await s.execute(
+                    delete(SendSlot).where(
+                        SendSlot.key != GLOBAL_KEY, SendSlot.next_at < now - PRUNE_AFTER_SECONDS
+                    )
+                )
+        self.reservations += 1
+        return at
+
+    @staticmethod
+    async def _lock_global(s: AsyncSession) -> float:
+        """The ``*`` row's slot, its row locked (PostgreSQL) or the database's write lock
+        taken (SQLite) until the transaction ends."""
+        for _ in range(2):
+            got = await s.scalar(
+                update(SendSlot)
+                .where(SendSlot.key == GLOBAL_KEY)
+                .values(next_at=SendSlot.next_at)
+                .returning(SendSlot.next_at)
+                .execution_options(synchronize_session=False)
+            )
+            if got is not None:
+                return float(got)
+            await SharedSlots._upsert(s, [(GLOBAL_KEY, 0.0)], keep=True)
+        raise RuntimeError("send_slot: the global row cannot be made")
+
+    @staticmethod
+    async def _upsert(
+        s: AsyncSession, rows: Iterable[tuple[str, float]], *, keep: bool = False
+    ) -> None:
+        ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = ins(SendSlot).values([{"key": k, "next_at": t} for k, t in rows])
+        if keep:
+            await s.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        else:
+            await s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["key"], set_={"next_at": stmt.excluded.next_at}
+                )
+            )
