@@ -16,7 +16,10 @@ or after their time.
 ``run_dispatch_cap_share``: ``python -m bot run`` as a real process sends a wave of
 ``--wave`` messages to distinct private chats against the emulator enforcing Telegram's
 limits; the share of the 25 msg/s cap it sustains (the lower of the whole run's rate and
-the rate after the first second), and its 429s.
+the rate after the first second), and its 429s.  ``--senders N``: ``run`` and N - 1
+``python -m bot dispatch`` processes send the wave together, sharing the limit in the
+database (``RATE_LIMITER``, ``database`` by default): their combined share, which must not pass
+the cap, and the busiest second.
 """
 
 from __future__ import annotations
@@ -141,8 +144,14 @@ async def naive(bench: BenchDatabase, presses: int, backlog: int) -> list[float]
     return [got[i] - committed[i] for i in range(presses)]
 
 
-def run_wave(bench: BenchDatabase, wave: int) -> None:
-    """``python -m bot run`` sends ``wave`` queued messages; its sustained share of the cap."""
+def sender(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bot", command], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def run_wave(bench: BenchDatabase, wave: int, senders: int = 1) -> None:
+    """``python -m bot run`` (and ``senders - 1`` × ``python -m bot dispatch``, sharing the
+    limit in the database) sends ``wave`` queued messages; their sustained share of the cap."""
 
     async def fill() -> None:
         await queue(bench, wave, BACKLOG_CHAT_BASE, "reminder", datetime.now(UTC))
@@ -154,13 +163,15 @@ def run_wave(bench: BenchDatabase, wave: int) -> None:
                    DATABASE_URL=bench.url, LOG_LEVEL="WARNING", WORKER_ID="bench-run")  # fmt: skip
         if bench.schema:
             env["DATABASE_SCHEMA"] = bench.schema
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        commands = ["run"] + ["dispatch"] * (senders - 1)
+        procs = [sender(command, dict(env, WORKER_ID=f"bench-{n}")) for n, command in enumerate(commands)]  # fmt: skip
         try:
             emu.wait_for_calls(wave, method="sendMessage", timeout=wave / 10 + 120)
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=60)
         at = sorted(c.at for c in emu.sent_messages())
         cap = 25
         span = at[-1] - at[0]
@@ -181,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presses", type=int, default=50)
     p.add_argument("--backlog", type=int, default=5000)
     p.add_argument("--wave", type=int, default=2000)
+    p.add_argument("--senders", type=int, default=1, help="run plus N-1 dispatch processes")
     p.add_argument("--only", choices=("notify", "wave"), help="one of the two figures")
     args = p.parse_args(argv)
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -225,9 +237,10 @@ async def created(backend: Backend) -> BenchDatabase:
 
 def wave_figure(backend: Backend, args: Any) -> None:
     emit("run_dispatch_wave", args.wave)
+    emit("run_dispatch_senders", args.senders)
     bench = asyncio.run(created(backend))
     try:
-        run_wave(bench, args.wave)
+        run_wave(bench, args.wave, args.senders)
     finally:
         asyncio.run(bench.drop())
 

@@ -183,6 +183,7 @@ class Dispatcher:
             # read in the claiming transaction: one commit less for every message
             rows = {r.id: r for r in await s.scalars(select(Outbox).where(Outbox.id.in_(won)))}
             won -= await self._one_per_chat(s, [i for i in ids if i in won], rows)
+            await self._reserve_slots(s, [rows[i] for i in ids if i in won and i in rows])
             files: dict[int, list[OutboxFile]] = {i: [] for i in won}
             for f in await s.scalars(
                 select(OutboxFile)
@@ -352,7 +353,6 @@ class Dispatcher:
         claimed_at = clock.monotonic()
         claimed = await self.claim_batch(ids, clock.now())
         stats.lost_claims += len(ids) - len(claimed)
-        await self._reserve_slots(claimed)
         hold = self.ctx.settings.outbox_lease_seconds / 2
         for n, outbox_id in enumerate(claimed):
             step = _Step.NEXT
@@ -371,15 +371,13 @@ class Dispatcher:
             await self.deliver(outbox_id, stats)
         return _Step.NEXT
 
-    async def _reserve_slots(self, claimed: list[int]) -> None:
-        """With the limit shared in the database, the batch's send slots in one transaction
-        (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`), not one per send: the
-        transport's ``reserve_sends``, when it has one."""
+    async def _reserve_slots(self, s: AsyncSession, rows: list[Outbox]) -> None:
+        """With the limit shared in the database, the batch's send slots in the claim's own
+        transaction (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`): no transaction
+        of their own, none per send.  The transport's ``reserve_sends``, when it has one."""
         reserve: _ReserveSends | None = getattr(self.transport, "reserve_sends", None)
-        if reserve is None or not claimed:
-            return
-        rows = (self._claimed.get(i, (None, []))[0] for i in claimed)
-        await reserve([row.chat_id for row in rows if row is not None], None)
+        if reserve is not None and rows:
+            await reserve([row.chat_id for row in rows], s)
 
     def _paused(self) -> bool:
         return self.transport.paused_for() > 0 or self.ctx.delivery_pause.active

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,6 +48,14 @@ GLOBAL_KEY = "*"
 #: Chat rows whose slot passed this long ago are deleted, at most every PRUNE_EVERY seconds.
 PRUNE_AFTER_SECONDS = 3600.0
 PRUNE_EVERY_SECONDS = 600.0
+MAX_LEAD_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    at: float  # this process's monotonic time the send may go
+    chat_next: float  # what the reservation wrote as the chat's next slot (0: no chat)
+    chat_id: ChatId
 
 
 def chat_key(chat_id: ChatId) -> str | None:
@@ -83,29 +92,72 @@ class SharedSlots:
         self.max_late = self._global_gap
         self._private_gap = (1.0 + chat_margin) / private_per_second
         self._group_gap = (60.0 + chat_margin) / group_per_minute
-        #: chat key ("" for none) -> the monotonic time of a slot reserved for it
-        self._prepared: dict[str, float] = {}
+        #: chat key ("" for none) -> a slot reserved for it
+        self._prepared: dict[str, _Slot] = {}
+        #: from a reservation's lock to its first send (a moving average): its first slot is
+        #: that far ahead, so it is not already past when the transaction has committed
+        self._lead = 0.0
+        self._base = 0.0  # the monotonic time of the last reservation's lock
+        self._fresh = False  # no send since the last reservation
+        #: this process's own work from one send of a batch to the next, waits not counted (a
+        #: moving average): a batch's slots are spaced so (at least 1/25 s, at most 2/25 s),
+        #: so that a slow process does not fall behind its own slots and give them up
+        self._pace = self._global_gap
+        self._last_sent = -math.inf
+        self._global_written: float | None = None  # the ``*`` slot this process wrote last
         self._pruned = -math.inf
         self.reservations = 0
 
-    async def prepare(self, chat_ids: Sequence[ChatId]) -> None:
+    async def prepare(
+        self, chat_ids: Sequence[ChatId], session: AsyncSession | None = None
+    ) -> None:
         """Reserve one send to each of ``chat_ids`` (distinct), in that order, in one
-        transaction; the sends' :meth:`acquire` then need none."""
-        self._prepared = await self._reserve(chat_ids)
+        transaction (``session``'s: the dispatcher's claim), so that the sends'
+        :meth:`acquire` need none."""
+        spacing = min(max(self._global_gap, self._pace), 2 * self._global_gap)
+        if session is not None:
+            self._prepared = await self._reserve(session, chat_ids, spacing=spacing)
+            return
+        async with self._db.transaction() as s:
+            self._prepared = await self._reserve(s, chat_ids, spacing=spacing)
 
     async def acquire(self, chat_id: ChatId) -> None:
         """Wait for this send's slot (reserved now unless :meth:`prepare` did)."""
         key = chat_key(chat_id) or ""
-        at = self._prepared.pop(key, None)
+        slot = self._prepared.pop(key, None)
+        since = self._clock.monotonic() - self._last_sent
+        if slot is not None and not self._fresh and since < 0.5:
+            # the process's own work between two sends of a batch (not its waits)
+            self._pace = 0.8 * self._pace + 0.2 * since
         for _ in range(3):
-            if at is None or self._clock.monotonic() > at + self.max_late:
-                at = (await self._reserve([chat_id]))[key]
-            wait = at - self._clock.monotonic()
+            if self._fresh:
+                self._fresh = False
+                observed = self._clock.monotonic() - self._base
+                self._lead = min(MAX_LEAD_SECONDS, 0.8 * self._lead + 0.2 * observed)
+            if slot is None or self._clock.monotonic() > slot.at + self.max_late:
+                slot = await self._again(key, chat_id, slot)
+                continue
+            wait = slot.at - self._clock.monotonic()
             if wait > 0:
                 await self._clock.sleep(wait)
-            if self._clock.monotonic() <= at + self.max_late:
-                return
-        # a process this slow three times running: its send is late, never early
+            now = self._clock.monotonic()
+            if now <= slot.at + self.max_late:
+                break
+        # (a process this slow three times running: its send is late, never early)
+        self._last_sent = self._clock.monotonic()
+
+    async def _again(self, key: str, chat_id: ChatId, late: _Slot | None) -> _Slot:
+        """A new slot for this send; when its reserved one is late, for the rest of its batch
+        too (they are later still), in the same transaction."""
+        given_up = {key: late.chat_next} if late is not None else {}
+        chats: list[ChatId] = [chat_id]
+        if late is not None:
+            rest, self._prepared = self._prepared, {}
+            given_up.update((k, v.chat_next) for k, v in rest.items())
+            chats += [v.chat_id for v in rest.values()]
+        async with self._db.transaction() as s:
+            self._prepared = await self._reserve(s, chats, given_up=given_up, again=True)
+        return self._prepared.pop(key)
 
     async def pause(self, seconds: float) -> None:
         """A 429: no process reserves a slot before ``seconds`` from now."""
@@ -123,45 +175,60 @@ class SharedSlots:
     def _gap(self, chat_id: ChatId) -> float:
         return self._private_gap if is_private(chat_id) else self._group_gap
 
-    async def _reserve(self, chat_ids: Sequence[ChatId]) -> dict[str, float]:
+    async def _reserve(
+        self,
+        s: AsyncSession,
+        chat_ids: Sequence[ChatId],
+        *,
+        spacing: float | None = None,
+        given_up: dict[str, float] | None = None,
+        again: bool = False,
+    ) -> dict[str, _Slot]:
+        """One transaction: a slot for each of ``chat_ids``, in order.  ``given_up``: chats
+        whose slot this process reserved and gave up unused, with the next time it wrote for
+        them; still there, it binds nobody (the chat's real last send was before it)."""
         keys = {chat_key(c): c for c in chat_ids}
-        async with self._db.transaction() as s:
-            cursor = await self._lock_global(s)
-            now = self._clock.now().timestamp()
-            mono = self._clock.monotonic()
-            named = [k for k in keys if k is not None]
-            chats: dict[str, float] = {}
-            if named:
-                found = await s.execute(
-                    select(SendSlot.key, SendSlot.next_at).where(SendSlot.key.in_(named))
-                )
-                chats = {str(k): float(t) for k, t in found.all()}
-            cursor = max(cursor, now)
-            at: dict[str, float] = {}
-            moved: dict[str, float] = {}
-            for key, chat_id in keys.items():
-                when = max(cursor, chats.get(key, 0.0)) if key is not None else cursor
-                at[key or ""] = mono + (when - now)
-                if key is not None:
-                    moved[key] = when + self._gap(chat_id)
-                cursor = when + self._global_gap
+        cursor = await self._lock_global(s)
+        now, mono = self._clock.now().timestamp(), self._clock.monotonic()
+        if again and cursor == self._global_written:
+            # nobody has reserved since this process's batch, whose unused slots it gives
+            # up: they are free again, after its own last send
+            cursor = now - (mono - self._last_sent) + self._global_gap
+        chats = await self._chat_slots(s, [k for k in keys if k is not None])
+        for stale, mine in (given_up or {}).items():
+            if chats.get(stale) == mine:
+                chats[stale] = 0.0
+        # the first slot after this transaction ends, not while it is still running
+        cursor = max(cursor, now + self._lead)
+        at: dict[str, _Slot] = {}
+        moved: dict[str, float] = {}
+        for key, chat_id in keys.items():
+            when = max(cursor, chats.get(key, 0.0)) if key is not None else cursor
+            if key is not None:
+                moved[key] = when + self._gap(chat_id)
+            at[key or ""] = _Slot(mono + (when - now), moved.get(key or "", 0.0), chat_id)
+            cursor = when + (spacing or self._global_gap)
+        moved[GLOBAL_KEY] = self._global_written = cursor
+        await self._upsert(s, moved.items())
+        if now - self._pruned > PRUNE_EVERY_SECONDS:
+            self._pruned = now
             await s.execute(
-                update(SendSlot)
-                .where(SendSlot.key == GLOBAL_KEY)
-                .values(next_at=cursor)
-                .execution_options(synchronize_session=False)
-            )
-            if moved:
-                await self._upsert(s, moved.items())
-            if now - self._pruned > PRUNE_EVERY_SECONDS:
-                self._pruned = now
-                await s.execute(
-                    delete(SendSlot).where(
-                        SendSlot.key != GLOBAL_KEY, SendSlot.next_at < now - PRUNE_AFTER_SECONDS
-                    )
+                delete(SendSlot).where(
+                    SendSlot.key != GLOBAL_KEY, SendSlot.next_at < now - PRUNE_AFTER_SECONDS
                 )
+            )
+        self._base, self._fresh = mono, True
         self.reservations += 1
         return at
+
+    @staticmethod
+    async def _chat_slots(s: AsyncSession, keys: list[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        found = await s.execute(
+            select(SendSlot.key, SendSlot.next_at).where(SendSlot.key.in_(keys))
+        )
+        return {str(k): float(t) for k, t in found.all()}
 
     @staticmethod
     async def _lock_global(s: AsyncSession) -> float:

@@ -181,7 +181,7 @@ class TelegramTransport:
         when the limit is shared in the database (:mod:`bot.telegram.sharedlimit`)."""
         limiter = self.bot.rate_limiter
         if isinstance(limiter, TelegramRateLimiter) and limiter.shared is not None:
-            await limiter.shared.prepare(list(chat_ids))
+            await limiter.shared.prepare(list(chat_ids), session)
 
     def paused_for(self) -> float:
         limiter = self.bot.rate_limiter
