@@ -12,12 +12,16 @@ A reservation is one short transaction: it updates the ``*`` row first, so reser
 all processes are serialised on that row (it is their lock: chat rows are only written
 under it), computes each send's time as the later of the next global slot and its chat's
 next slot, and moves both on.  :meth:`SharedSlots.prepare` reserves the slots of a whole
-claimed batch at once (the dispatcher calls it), so a message costs an eighth of a
-transaction; any other send (a handler's answer) reserves its own in :meth:`acquire`.
+claimed batch inside the dispatcher's claim transaction, so a message costs no transaction
+of its own; any other send (a handler's answer) reserves its own in :meth:`acquire`.
 
-A send never goes before its slot, and goes at most one global gap (40 ms) after it (a slot
-that late is given up and a new one reserved): on average at most 25 a second leave, in any
-one second at most 26 (Telegram allows 30), and a chat's sends stay over 1.1 s apart.  Times are the injected clock's wall time (seconds since the epoch): processes on
+A send never goes before its slot, and goes at most one global gap (40 ms) after it: a slot
+that late is given up, and the rest of its batch is reserved again at once (its unused slots
+taken back when nobody reserved after them).  So on average at most 25 a second leave, in
+any one second at most 26 (Telegram allows 30), and a chat's sends stay over 1.1 s apart.
+To stay punctual, a batch's first slot lies past the claim's commit (a moving average of
+how long that takes), and a process slower than 40 ms a send spaces its batch's slots at
+its own pace (at most 80 ms) rather than falling behind them.  Times are the injected clock's wall time (seconds since the epoch): processes on
 several hosts need their clocks in step (NTP), since a skew eats the chat margin.  A 429
 moves the ``*`` row past its ``retry_after``, so every process waits it out; rows another
 process had already reserved (at most a batch) may still go.
