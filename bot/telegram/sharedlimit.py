@@ -108,6 +108,9 @@ class SharedSlots:
         #: so that a slow process does not fall behind its own slots and give them up
         self._pace = self._global_gap
         self._last_sent = -math.inf
+        #: sends of this process waiting for their slot (one holding a slot ahead of its
+        #: own last send forbids taking the process's unused slots back)
+        self._waiting = 0
         self._global_written: float | None = None  # the ``*`` slot this process wrote last
         self._pruned = -math.inf
         self.reservations = 0
@@ -119,14 +122,30 @@ class SharedSlots:
         transaction (``session``'s: the dispatcher's claim), so that the sends'
         :meth:`acquire` need none."""
         spacing = min(max(self._global_gap, self._pace), 2 * self._global_gap)
+        # the last batch's unused slots (its rows given back) are taken back, not left to
+        # hold their chats for a second
+        leftover, self._prepared = self._prepared, {}
+        given_up = {k: v.chat_next for k, v in leftover.items() if k}
+        again = not self._waiting
         if session is not None:
-            self._prepared = await self._reserve(session, chat_ids, spacing=spacing)
+            self._prepared = await self._reserve(
+                session, chat_ids, spacing=spacing, given_up=given_up, again=again
+            )
             return
         async with self._db.transaction() as s:
-            self._prepared = await self._reserve(s, chat_ids, spacing=spacing)
+            self._prepared = await self._reserve(
+                s, chat_ids, spacing=spacing, given_up=given_up, again=again
+            )
 
     async def acquire(self, chat_id: ChatId) -> None:
         """Wait for this send's slot (reserved now unless :meth:`prepare` did)."""
+        self._waiting += 1
+        try:
+            await self._acquire(chat_id)
+        finally:
+            self._waiting -= 1
+
+    async def _acquire(self, chat_id: ChatId) -> None:
         key = chat_key(chat_id) or ""
         slot = self._prepared.pop(key, None)
         since = self._clock.monotonic() - self._last_sent
@@ -160,7 +179,9 @@ class SharedSlots:
             given_up.update((k, v.chat_next) for k, v in rest.items())
             chats += [v.chat_id for v in rest.values()]
         async with self._db.transaction() as s:
-            self._prepared = await self._reserve(s, chats, given_up=given_up, again=True)
+            self._prepared = await self._reserve(
+                s, chats, given_up=given_up, again=self._waiting <= 1
+            )
         return self._prepared.pop(key)
 
     async def pause(self, seconds: float) -> None:
