@@ -15,6 +15,7 @@ from bot.services.dispatch import CLAIM_BATCH, Dispatcher, DispatchStats
 from bot.services.outbox import enqueue
 from bot.store.db import Database
 from bot.store.models import Outbox
+from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 from tests.support.telegram import running_app
 from tests.support.world import World, staff_world
@@ -48,7 +49,7 @@ async def test_one_update_claims_a_batch_and_another_worker_gets_none_of_it(
     w = await staff_world(db)
     ids = await put(w, list(range(5000, 5020)))
     async with running_app(w, emulator) as app:
-        a, b = Dispatcher(w.ctx, app.bot), Dispatcher(w.ctx, app.bot)
+        a, b = Dispatcher(w.ctx, transport_of(app)), Dispatcher(w.ctx, transport_of(app))
         b.worker = "another-host"
         got_a = await a.claim_batch(ids[:CLAIM_BATCH], w.clock.now())
         got_b = await b.claim_batch(ids[: CLAIM_BATCH + 4], w.clock.now())
@@ -63,7 +64,7 @@ async def test_a_batch_holds_one_row_per_chat(db: Database, emulator: BotApiEmul
     w = await staff_world(db)
     ids = await put(w, [5000, 5001, 5000, 5002, 5000])
     async with running_app(w, emulator) as app:
-        got = await Dispatcher(w.ctx, app.bot).claim_batch(ids, w.clock.now())
+        got = await Dispatcher(w.ctx, transport_of(app)).claim_batch(ids, w.clock.now())
     assert got == [ids[0], ids[1], ids[3]]
     left = await rows(db)
     for i in (ids[2], ids[4]):  # given back at once, their attempt not counted
@@ -90,7 +91,7 @@ async def test_a_wake_up_gives_back_the_unsent_rows_and_the_press_goes_next(
     w = await staff_world(db)
     await put(w, list(range(5000, 5020)))
     async with running_app(w, emulator) as app:
-        d = Pressed(w.ctx, app.bot)
+        d = Pressed(w.ctx, transport_of(app))
         d.wake, d.world = asyncio.Event(), w
         stats = await d.run(interrupt=d.wake)
     order = [c.chat_id for c in emulator.sent_messages()]
@@ -106,7 +107,7 @@ async def test_a_stop_mid_batch_leaves_nothing_claimed(
     w = await staff_world(db)
     await put(w, list(range(5000, 5020)))
     async with running_app(w, emulator) as app:
-        d = Dispatcher(w.ctx, app.bot)
+        d = Dispatcher(w.ctx, transport_of(app))
         stats = await d.run(stopping=lambda: len(emulator.sent_messages()) >= 3)
     left = Counter(r.status for r in (await rows(db)).values())
     assert stats.sent == 3 and left == Counter(sent=3, pending=17)
@@ -118,7 +119,7 @@ async def test_a_killed_batch_is_sent_again_once(db: Database, emulator: BotApiE
     w = await staff_world(db)
     ids = await put(w, list(range(5000, 5000 + CLAIM_BATCH)))
     async with running_app(w, emulator) as app:
-        dead = Dispatcher(w.ctx, app.bot)
+        dead = Dispatcher(w.ctx, transport_of(app))
         claimed = await dead.claim_batch(ids, w.clock.now())
         stats = DispatchStats()
         for i in claimed[:3]:  # the third's answer is "lost": Telegram has it, the row not
@@ -128,10 +129,10 @@ async def test_a_killed_batch_is_sent_again_once(db: Database, emulator: BotApiE
             assert in_flight is not None
             in_flight.status, in_flight.sent_at = OutboxStatus.SENDING.value, None
             in_flight.telegram_message_id = None
-        other = Dispatcher(w.ctx, app.bot)
+        other = Dispatcher(w.ctx, transport_of(app))
         other.worker = "another-host"
         assert (await other.run()).claimed == 0  # the lease is respected
-        again = await Dispatcher(w.ctx, app.bot).run()  # the same worker, restarted
+        again = await Dispatcher(w.ctx, transport_of(app)).run()  # the same worker, restarted
     assert again.sent == CLAIM_BATCH - 2
     got = sent_to(emulator)
     assert set(got) == set(range(5000, 5000 + CLAIM_BATCH))
