@@ -28,13 +28,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, assert_never
+from typing import Any, assert_never
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
 from bot.services import deliverypause
+from bot.services.claims import Claims
 from bot.services.context import AppContext
 from bot.services.transport import (
     BotUnusable,
@@ -87,176 +88,20 @@ class _AllSent:
     text_id: int | None
 
 
-class _ReserveSends(Protocol):
-    """A transport that paces sends in the database reserves a batch's slots at once."""
-
-    async def __call__(self, chat_ids: list[int], session: AsyncSession | None) -> None: ...
-
-
 class _Step(enum.Enum):
     NEXT = "next batch"
     ASK_AGAIN = "ask the due rows again"
     RETURN = "return"
 
 
-class Dispatcher:
+class Dispatcher(Claims):
     def __init__(self, ctx: AppContext, transport: Transport) -> None:
         self.ctx = ctx
         self.transport = transport
         self.worker = ctx.settings.worker_id
         self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
 
-    # -- claiming -----------------------------------------------------------------------
-    async def recover(self) -> int:
-        """Rows this worker left in ``sending`` (it was killed), and expired leases, go back to pending."""
-        now = self.ctx.clock.now()
-        lease = now - timedelta(seconds=self.ctx.settings.outbox_lease_seconds)
-        async with self.ctx.db.transaction() as s:
-            res = await s.execute(
-                update(Outbox)
-                .where(
-                    Outbox.status == OutboxStatus.SENDING.value,
-                    or_(Outbox.claimed_by == self.worker, Outbox.claimed_at < lease),
-                )
-                .values(status=OutboxStatus.PENDING.value, claimed_by=None, next_attempt_at=now)
-            )
-        n = int(res.rowcount)  # type: ignore[attr-defined]
-        if n:
-            log.warning("recovered %d outbox rows left in flight", n)
-        return n
-
-    async def release(self) -> int:
-        """On a stop: the rows this worker claimed and has not sent go back to pending, for
-        any worker to send at once (not after the lease).  A database that cannot be
-        reached leaves them to the lease."""
-        try:
-            async with self.ctx.db.transaction() as s:
-                res = await s.execute(
-                    update(Outbox)
-                    .where(
-                        Outbox.status == OutboxStatus.SENDING.value,
-                        Outbox.claimed_by == self.worker,
-                    )
-                    .values(status=OutboxStatus.PENDING.value, claimed_by=None)
-                )
-        except Exception as exc:
-            if not unavailable(exc):
-                raise
-            log.warning("could not give back claimed outbox rows (%s): their lease will", exc)
-            return 0
-        self._claimed.clear()
-        n = int(res.rowcount)  # type: ignore[attr-defined]
-        if n:
-            log.info("gave back %d claimed outbox rows", n)
-        return n
-
-    async def claim(self, outbox_id: int, now: datetime) -> bool:
-        return outbox_id in await self.claim_batch([outbox_id], now)
-
-    async def claim_batch(self, ids: list[int], now: datetime) -> list[int]:
-        """Claim those of ``ids`` that are still pending and due, in one conditional
-        ``UPDATE … RETURNING id`` that commits before any send: the ids it returns are this
-        worker's, the others went to another worker (or were rescheduled).  The rows are read
-        in the claiming transaction; the won ids come back in the order asked."""
-        if not ids:
-            return []
-        async with self.ctx.db.transaction() as s:
-            res = await s.execute(
-                update(Outbox)
-                .where(
-                    Outbox.id.in_(ids),
-                    Outbox.status == OutboxStatus.PENDING.value,
-                    Outbox.next_attempt_at <= now,
-                )
-                .values(
-                    status=OutboxStatus.SENDING.value,
-                    claimed_by=self.worker,
-                    claimed_at=now,
-                    attempts=Outbox.attempts + 1,
-                )
-                .returning(Outbox.id)
-                .execution_options(synchronize_session=False)
-            )
-            won = set(res.scalars().all())
-            if not won:
-                return []
-            # read in the claiming transaction: one commit less for every message
-            rows = {r.id: r for r in await s.scalars(select(Outbox).where(Outbox.id.in_(won)))}
-            won -= await self._one_per_chat(s, [i for i in ids if i in won], rows)
-            await self._reserve_slots(s, [rows[i] for i in ids if i in won and i in rows])
-            files: dict[int, list[OutboxFile]] = {i: [] for i in won}
-            for f in await s.scalars(
-                select(OutboxFile)
-                .where(OutboxFile.outbox_id.in_(won))
-                .order_by(OutboxFile.outbox_id, OutboxFile.position)
-            ):
-                files[f.outbox_id].append(f)
-        claimed = [i for i in ids if i in won]
-        for i in claimed:
-            self._claimed[i] = (rows.get(i), files[i])
-        return claimed
-
-    @staticmethod
-    async def _one_per_chat(s: AsyncSession, won: list[int], rows: dict[int, Outbox]) -> set[int]:
-        """A batch holds at most one row per chat: what one row's answer does to its chat
-        (blocked: the chat's pending rows cancelled; migrated: moved to the new id) then
-        never meets a row this worker holds, and no send of a batch waits out another's
-        per-chat spacing.  The later rows of a chat go back in the same transaction (their
-        claim's attempt not counted); returns their ids."""
-        seen: set[int] = set()
-        again: set[int] = set()
-        for i in won:
-            row = rows.get(i)
-            if row is None:
-                continue
-            if row.chat_id in seen:
-                again.add(i)
-            seen.add(row.chat_id)
-        if again:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id.in_(again))
-                .values(
-                    status=OutboxStatus.PENDING.value,
-                    claimed_by=None,
-                    attempts=Outbox.attempts - 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-        return again
-
-    async def release_unsent(self, ids: list[int]) -> int:
-        """Give back rows this worker claimed in a batch and has not tried to send (an
-        interrupt, a pause, a stop, the batch held too long): pending again at once, and
-        their claim's attempt not counted.  A database that cannot be reached leaves them
-        to the lease."""
-        for i in ids:
-            self._claimed.pop(i, None)
-        if not ids:
-            return 0
-        try:
-            async with self.ctx.db.transaction() as s:
-                res = await s.execute(
-                    update(Outbox)
-                    .where(
-                        Outbox.id.in_(ids),
-                        Outbox.status == OutboxStatus.SENDING.value,
-                        Outbox.claimed_by == self.worker,
-                    )
-                    .values(
-                        status=OutboxStatus.PENDING.value,
-                        claimed_by=None,
-                        attempts=Outbox.attempts - 1,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-        except Exception as exc:
-            if not unavailable(exc):
-                raise
-            log.warning("could not give back %d claimed rows (%s): their lease will", len(ids), exc)
-            return 0
-        return int(res.rowcount)  # type: ignore[attr-defined]
-
+    # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
     @staticmethod
     async def _load(s: AsyncSession, outbox_id: int) -> tuple[Outbox | None, list[OutboxFile]]:
         row = await s.get(Outbox, outbox_id)
@@ -370,14 +215,6 @@ class Dispatcher:
             stats.claimed += 1
             await self.deliver(outbox_id, stats)
         return _Step.NEXT
-
-    async def _reserve_slots(self, s: AsyncSession, rows: list[Outbox]) -> None:
-        """With the limit shared in the database, the batch's send slots in the claim's own
-        transaction (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`): no transaction
-        of their own, none per send.  The transport's ``reserve_sends``, when it has one."""
-        reserve: _ReserveSends | None = getattr(self.transport, "reserve_sends", None)
-        if reserve is not None and rows:
-            await reserve([row.chat_id for row in rows], s)
 
     def _paused(self) -> bool:
         return self.transport.paused_for() > 0 or self.ctx.delivery_pause.active
