@@ -16,6 +16,7 @@ from bot.services.jobruns import recorded
 from bot.services.links import check_due_links
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
+from bot.services.supersede import drop_moved_on
 from bot.telegram.context import BotContext
 from bot.telegram.transport import transport_of
 
@@ -28,8 +29,9 @@ JOB_KWARGS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_gra
 
 @recorded
 async def tick(context: BotContext) -> None:
-    """Turn due reminder slots into outbox rows (for a part of the tick), then wake the sender
-    (the safety net: each commit that queues a message wakes it already).
+    """Turn due reminder slots into outbox rows (for a part of the tick), drop the waiting
+    notices whose stage has moved on, then wake the sender (the safety net: each commit that
+    queues a message wakes it already).
 
     With the sender running on its own, composing may take most of the tick (it yields to
     the event loop between offices, and each batch's commit wakes the sender), so a
@@ -46,6 +48,8 @@ async def tick(context: BotContext) -> None:
             stats.messages,
             stats.escalations,
         )
+    async with ctx.db.transaction() as s:  # moved some other way than by the chain
+        await drop_moved_on(s)
     await dispatch_now(context)
 
 

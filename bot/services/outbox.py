@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxPriority, OutboxStatus
+from bot.services.supersede import REMINDER, supersede_reminders
 from bot.store.db import insert_ignoring_conflicts, mark_outbox_queued
 from bot.store.models import Outbox, OutboxFile
 from bot.textfit import CAPTION_LIMIT, fit
@@ -57,7 +58,9 @@ async def enqueue(
     fit ends in "…".
 
     The row's priority follows its ``kind`` (:func:`priority_of`).  When the transaction
-    commits, the sender wakes (:func:`bot.store.db.mark_outbox_queued`)."""
+    commits, the sender wakes (:func:`bot.store.db.mark_outbox_queued`).  A new reminder
+    supersedes the chat's older waiting ones about the same stages
+    (:func:`bot.services.supersede.supersede_reminders`)."""
     stmt = (
         insert_ignoring_conflicts(session, Outbox, ["dedupe_key"])
         .values(
@@ -80,6 +83,8 @@ async def enqueue(
     new_id = await session.scalar(stmt)
     if new_id is not None:
         await mark_outbox_queued(session)
+        if kind == REMINDER and items:
+            await supersede_reminders(session, org_id=org_id, chat_id=chat_id, now=now)
         for i, f in enumerate(files):
             session.add(
                 OutboxFile(

@@ -31,11 +31,17 @@ def emulator() -> Iterator[BotApiEmulator]:
 
 @asynccontextmanager
 async def running_app(
-    world: World, emu: BotApiEmulator, *, startup: bool = False, **settings: Any
+    world: World,
+    emu: BotApiEmulator,
+    *,
+    startup: bool = False,
+    jobs: bool = False,
+    **settings: Any,
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
     """The bot as ``python -m bot run`` builds it, talking HTTP to the emulator, on the world's
     database and fake clock (jobs are run by the tests, not by APScheduler).  With ``startup``
-    its ``post_init`` (migrations, materialisation, menus, the sender) is the real one."""
+    its ``post_init`` (migrations, materialisation, menus, the sender) is the real one; with
+    ``jobs`` its job queue holds the real jobs, for a test to run (``job.run(app)``)."""
     ctx_settings = world.ctx.settings.model_copy(
         update={
             "telegram_api_base_url": emu.base_url,
@@ -45,7 +51,7 @@ async def running_app(
     )
     world.ctx.settings = ctx_settings
     app = build_application(
-        ctx_settings, clock=world.clock, db=world.ctx.db, with_jobs=False, startup=startup
+        ctx_settings, clock=world.clock, db=world.ctx.db, with_jobs=jobs, startup=startup
     )
     set_app_context(app, world.ctx)
     async with app:
