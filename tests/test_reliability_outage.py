@@ -1,6 +1,6 @@
 """Database outage mid-run: PostgreSQL refuses the bot's connections for 30 s (its backends are
 ended and its role may not log in; the test's own connections go on), and SQLite is locked
-by another writer for 10 s.  ``python -m bot run`` and ``python -m bot dispatch`` keep running,
+by another writer for 10 s, or made read-only for 42 s.  ``python -m bot run`` and ``python -m bot dispatch`` keep running,
 each logs the outage once (one line when it begins, one when it ends), and they catch up:
 the reminders queued before and during the outage all arrive, none twice."""
 
@@ -18,7 +18,7 @@ from bot.services.materialise import materialise
 from bot.store.db import Database
 from tests.support.botapi import BotApiEmulator
 from tests.support.db import drop_database, make_database
-from tests.support.outage import BotRole, hold_write_lock
+from tests.support.outage import BotRole, can_make_read_only, hold_write_lock, read_only
 from tests.support.processes import BotProcess, Target, arrivals, sends
 from tests.support.waves import Wave, real_now
 from tests.support.world import staff_world
@@ -115,3 +115,21 @@ async def test_sqlite_locked_by_another_writer_for_10_s(
         await wave.add(40)  # queued once the other writer is done
 
     await ride_out(sqlite_db, Target.of(sqlite_db), tmp_path, outage, told=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not can_make_read_only(), reason="needs chattr to make a file read-only as root"
+)
+async def test_sqlite_read_only_for_42_s(sqlite_db: Database, tmp_path: Path) -> None:
+    """Issue 15: the file cannot be written for 42 s.  A connection opened meanwhile stays
+    read-only for good, so the sender must drop it, not only retry on it: both processes
+    recover by themselves, and everything queued arrives."""
+    path = Path(sqlite_db.url.split("///", 1)[1])
+
+    async def outage(wave: Wave, procs: tuple[BotProcess, ...]) -> None:
+        with read_only(path):
+            await hold_for(42.0, procs)
+        await wave.add(40)  # queued once the file is writable again
+
+    await ride_out(sqlite_db, Target.of(sqlite_db), tmp_path, outage, told=True)

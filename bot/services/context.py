@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from bot.links.fetch import HostPacer
 
 OFFICE_CALENDARS = 512  # offices' own calendars kept built (the rest are rebuilt when needed)
+#: Longer than the sender's longest wait between tries while the database is away
+#: (:data:`bot.services.sender.DB_MAX_BACKOFF_SECONDS`, 10 s).
+DB_OUTAGE_SETTLE_SECONDS = 15.0
 
 
 @dataclass
@@ -32,8 +35,11 @@ class AppContext:
     clock: Clock
     db: Database
     #: one account of a database outage for the whole process: the sender and the jobs
-    #: report to it, so an outage is one line when it begins and one when it ends
-    db_outage: Outage = field(default_factory=lambda: Outage("database"))
+    #: report to it, so an outage is one line when it begins and one when it ends (ended by
+    #: a success that no failure follows within the sender's longest wait between tries)
+    db_outage: Outage = field(
+        default_factory=lambda: Outage("database", settle_seconds=DB_OUTAGE_SETTLE_SECONDS)
+    )
     #: the bot refused by its channel (a 401 or 404): every dispatcher of the process waits
     delivery_pause: DeliveryPause = field(default_factory=DeliveryPause)
     _catalogues: dict[str, Catalogue] = field(default_factory=dict)

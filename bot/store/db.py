@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -53,6 +54,10 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> A
     return engine
 
 
+#: SQLite's answers when the database file (or its write-ahead log) cannot be written now.
+_SQLITE_UNWRITABLE = re.compile(r"readonly database|disk I/O error", re.I)
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -64,6 +69,14 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # a connection opened while the file could not be written stays read-only for good
+        # (SQLite falls back to read-only when it opens): dropped, and the pool with it, so
+        # the next unit of work opens the file read-write again once it can be written
+        if _SQLITE_UNWRITABLE.search(str(context.original_exception)):
+            context.is_disconnect = True
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:

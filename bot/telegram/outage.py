@@ -25,13 +25,21 @@ TELL_EVERY_SECONDS = 300.0
 
 
 class Outage:
-    def __init__(self, what: str, *, tell_every: float = TELL_EVERY_SECONDS) -> None:
+    """``settle_seconds``: a success that comes sooner than this after the last failure does
+    not end the outage (a service that half works — a database file that cannot be written
+    still answers reads — would otherwise begin and end an outage at every try)."""
+
+    def __init__(
+        self, what: str, *, tell_every: float = TELL_EVERY_SECONDS, settle_seconds: float = 0.0
+    ) -> None:
         self.what = what
         self.tell_every = tell_every
+        self.settle_seconds = settle_seconds
         self.failures = 0
         self.outages = 0
         self._since = 0.0
         self._told = 0.0
+        self._failed_at = 0.0
 
     @property
     def ongoing(self) -> bool:
@@ -39,6 +47,7 @@ class Outage:
 
     def failed(self, exc: BaseException) -> None:
         self.failures += 1
+        self._failed_at = time.monotonic()
         if self.failures == 1:
             self.outages += 1
             self._since = self._told = time.monotonic()
@@ -55,7 +64,7 @@ class Outage:
             log.debug("%s still unreachable (%d): %s", self.what, self.failures, reason(exc))
 
     def ok(self) -> None:
-        if self.failures:
+        if self.failures and time.monotonic() - self._failed_at >= self.settle_seconds:
             log.warning(
                 "%s reachable again after %d failed tries (%.0f s)",
                 self.what,

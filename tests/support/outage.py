@@ -7,13 +7,18 @@ the ones it has; then ``LOGIN`` again.  Other roles (the test itself, other test
 touched.  The role is dropped afterwards.
 
 SQLite: :func:`hold_write_lock` takes the database's write lock from another connection
-(``BEGIN IMMEDIATE``) and keeps it for a while, as a long-running writer would.
+(``BEGIN IMMEDIATE``) and keeps it for a while, as a long-running writer would;
+:func:`read_only` makes the database file unwritable for a while, as a full disk, a remount
+or a wrong ``chmod`` would.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 import uuid
@@ -140,3 +145,36 @@ def hold_write_lock(path: Path, seconds: float) -> Iterator[threading.Event]:
         thread.join(seconds + 30)
         if errors:
             raise errors[0]
+
+
+def can_make_read_only() -> bool:
+    """Whether :func:`read_only` can work here: as root (whom ``chmod`` does not stop) it
+    needs ``chattr``; otherwise ``chmod`` does."""
+    return os.geteuid() != 0 or shutil.which("chattr") is not None
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """The SQLite database ``path`` (and its write-ahead log) cannot be written inside the
+    block: connections opened meanwhile open it read-only, open ones fail their writes.
+
+    As root, the files are made immutable (``chattr +i``: ``chmod`` does not stop root);
+    otherwise they lose their write permission.  The shared-memory file (``-shm``) is left
+    alone: SQLite maps it, and an immutable mapping kills the process (SIGBUS), which is not
+    the fault under test.  Always undone on leaving the block."""
+    files = [p for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+    root = os.geteuid() == 0
+    modes = {p: p.stat().st_mode for p in files}
+    try:
+        for p in files:
+            if root:
+                subprocess.run(["chattr", "+i", str(p)], check=True)
+            else:
+                p.chmod(0o444)
+        yield
+    finally:
+        for p in files:
+            if root:
+                subprocess.run(["chattr", "-i", str(p)], check=False)
+            else:
+                p.chmod(modes[p])
