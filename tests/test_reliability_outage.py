@@ -1,6 +1,7 @@
 """Database outage mid-run: PostgreSQL refuses the bot's connections for 30 s (its backends are
 ended and its role may not log in; the test's own connections go on), and SQLite is locked
-by another writer for 10 s, or made read-only for 42 s.  ``python -m bot run`` and ``python -m bot dispatch`` keep running,
+by another writer for 10 s, or made read-only for 42 s; and the bot's PostgreSQL backends are
+ended again and again in the middle of its sends.  ``python -m bot run`` and ``python -m bot dispatch`` keep running,
 each logs the outage once (one line when it begins, one when it ends), and they catch up:
 the reminders queued before and during the outage all arrive, none twice."""
 
@@ -133,3 +134,50 @@ async def test_sqlite_read_only_for_42_s(sqlite_db: Database, tmp_path: Path) ->
         await wave.add(40)  # queued once the file is writable again
 
     await ride_out(sqlite_db, Target.of(sqlite_db), tmp_path, outage, told=True)
+
+
+KILLS = 6
+
+
+@pytest.mark.slow
+async def test_postgres_backends_killed_mid_send(tmp_path: Path) -> None:
+    """Issue 15: the dispatcher's server connections are ended six times during a wave, half
+    of them while a send is held at Telegram (between the send and the commit that records
+    it).  ``python -m bot dispatch`` keeps running, every reminder arrives, and no more than
+    one per fault arrives twice (an answer lost with its connection); the log tells one
+    outage at most, with no traceback."""
+    db, schema = await make_database("postgres", tmp_path)
+    role = await BotRole.create(schema)
+    try:
+        w = await staff_world(db, start=real_now())
+        wave = Wave(w)
+        await wave.add(240)
+        with BotApiEmulator() as emu:
+            dispatch = BotProcess.start("dispatch", Target(role.url, schema), emu, "--idle", "0.5",
+                                        log_dir=tmp_path, WORKER_ID="killed-dispatch")  # fmt: skip
+            faults = 0
+            with dispatch:
+                for k in range(KILLS):
+                    await until(lambda k=k: sends(emu, wave.chats) >= 20 * (k + 1), 60, "sends")
+                    if k % 2:  # mid-send: Telegram holds the answer while the backend dies
+                        emu.fail_next("slow", method="sendMessage", delay=1.0)
+                        await asyncio.to_thread(emu.wait_held, 1, 30.0)
+                    faults += await role.terminate() > 0
+                    alive((dispatch,))
+                await wave.wait_delivered(emu, within=120)
+                if "database unreachable" in dispatch.log():
+                    await until(lambda: "reachable again" in dispatch.log(), 60, "the end")
+                assert dispatch.alive, dispatch.log()[-3000:]
+                code = dispatch.stop(signal.SIGTERM)
+            got = arrivals(emu, wave.chats)
+    finally:
+        await role.drop()
+        await drop_database("postgres", db, schema)
+    logged = dispatch.log()
+    assert code == 0 and "Traceback" not in logged, logged[-3000:]
+    began = [line for line in logged.splitlines() if "database unreachable" in line]
+    assert len(began) <= 1, logged[-3000:]
+    assert faults == KILLS  # each found connections of the bot to end
+    assert set(got) == wave.chats  # nothing lost
+    twice = sum(n - 1 for n in got.values())  # counted: answers lost with their connection
+    assert twice <= faults, (twice, faults)

@@ -83,6 +83,15 @@ class BotRole:
         [rows] = await self._run("SELECT count(*) FROM pg_stat_activity WHERE usename = :role")
         return int(rows[0][0])
 
+    async def terminate(self) -> int:
+        """End the role's server connections now, as an administrator or a failover would
+        (new ones are admitted at once); returns how many were ended."""
+        [rows] = await self._run(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+            " FROM pg_stat_activity WHERE usename = :role"
+        )
+        return int(rows[0][0])
+
     async def refuse(self) -> None:
         """From now on the server refuses the role, and its open connections are ended."""
         await self._run(
