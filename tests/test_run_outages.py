@@ -5,6 +5,7 @@ DEBUG only."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.runner import MAX_BACKOFF_SECONDS, backoff, unreachable
+from bot.telegram.outage import Outage
 from tests.support.botapi import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,29 @@ def test_backoff_reaches_a_minute_and_stays() -> None:
     assert [backoff(n) for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert backoff(7) == backoff(50) == MAX_BACKOFF_SECONDS == 60
     assert unreachable(ConnectionRefusedError()) and not unreachable(ValueError())
+
+
+def test_a_database_that_half_works_is_one_outage(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only file still answers reads: successes between the failed writes do not end
+    the outage; the first success that no failure follows within the settle time does."""
+    now = [1000.0]
+    monkeypatch.setattr("bot.telegram.outage.time.monotonic", lambda: now[0])
+    outage = Outage("database", settle_seconds=15)
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.outage"):
+        for _ in range(20):  # 80 s of a write failing every 4 s, a read working between
+            outage.failed(OSError("attempt to write a readonly database"))
+            now[0] += 2
+            outage.ok()
+            now[0] += 2
+        assert outage.ongoing
+        now[0] += 15
+        outage.ok()
+    assert not outage.ongoing and outage.outages == 1
+    lines = [r.getMessage() for r in caplog.records]
+    told = [line.split(" (")[0] for line in lines]
+    assert told == ["database unreachable", "database reachable again after 20 failed tries"]
 
 
 @pytest.mark.slow
