@@ -126,8 +126,8 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message], now: 
     (SQLAlchemy's "insertmanyvalues": one statement per 1,000 rows); returns how many were new.
 
     The same rules as :func:`enqueue`: texts fitted, priority by kind, the sender woken at
-    commit; a key already queued (or twice in ``messages``) is skipped, so a re-run after
-    a crash adds nothing twice."""
+    commit, a chat's older waiting reminders superseded; a key already queued (or twice in
+    ``messages``) is skipped, so a re-run after a crash adds nothing twice."""
     if not messages:
         return 0
     stmt = insert_ignoring_conflicts(session, Outbox, ["dedupe_key"]).returning(Outbox.id)
@@ -154,4 +154,9 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message], now: 
     new = len((await conn.execute(stmt, rows)).all())
     if new:
         await mark_outbox_queued(session)
+    # as enqueue does: a reminder supersedes the chat's older waiting ones about its stages
+    for org_id, chat_id in dict.fromkeys(
+        (m.org_id, m.chat_id) for m in messages if m.kind == REMINDER
+    ):
+        await supersede_reminders(session, org_id=org_id, chat_id=chat_id, now=now)
     return new
