@@ -21,7 +21,7 @@ import fontpkg_sarabun
 
 from bot.fmt import Fmt
 from bot.reports.digest_data import DigestData
-from bot.reports.period_report import ReportData, Result
+from bot.reports.period_report import RESULT_LABELS, ReportData, Result
 from bot.reports.view import NO_ROLE
 
 FONT_FAMILY: str = fontpkg_sarabun.FAMILY
@@ -38,14 +38,6 @@ COLORS = {
     Result.NOT_APPLICABLE.value: "#9e9e9e",
     Result.BEFORE_TRACKING.value: "#d7ccc8",
     Result.NOT_DUE.value: "#90caf9",
-}
-RESULT_LABELS = {
-    Result.ON_TIME: "report.result.on_time",
-    Result.LATE: "report.result.late_short",
-    Result.OVERDUE: "report.result.overdue_short",
-    Result.NOT_APPLICABLE: "report.result.not_applicable",
-    Result.BEFORE_TRACKING: "report.result.before_tracking",
-    Result.NOT_DUE: "report.result.not_due",
 }
 
 _lock = threading.RLock()  # rcParams and the Agg font cache are process-wide

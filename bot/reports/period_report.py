@@ -39,6 +39,17 @@ class Result(StrEnum):
     NOT_DUE = "not_due"
 
 
+#: Each result's short label (text keys), for the chart's legend, the summary and the sheet.
+RESULT_LABELS = {
+    Result.ON_TIME: "report.result.on_time",
+    Result.LATE: "report.result.late_short",
+    Result.OVERDUE: "report.result.overdue_short",
+    Result.NOT_APPLICABLE: "report.result.not_applicable",
+    Result.BEFORE_TRACKING: "report.result.before_tracking",
+    Result.NOT_DUE: "report.result.not_due",
+}
+
+
 Scope = Literal["quarter", "half", "year"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.fmt import Fmt
 from bot.reports.digest import codes_text, more, pct
-from bot.reports.period_report import ReportData, ReportRow, Result
+from bot.reports.period_report import RESULT_LABELS, ReportData, ReportRow, Result
 from bot.textfit import fit
 
 ICONS = {
@@ -15,14 +15,6 @@ ICONS = {
     Result.NOT_APPLICABLE: "➖",
     Result.BEFORE_TRACKING: "⏸",
     Result.NOT_DUE: "⏳",
-}
-TOTAL_LABELS = {
-    Result.ON_TIME: "report.result.on_time",
-    Result.LATE: "report.result.late_short",
-    Result.OVERDUE: "report.result.overdue_short",
-    Result.NOT_APPLICABLE: "report.result.not_applicable",
-    Result.BEFORE_TRACKING: "report.result.before_tracking",
-    Result.NOT_DUE: "report.result.not_due",
 }
 
 
@@ -69,7 +61,7 @@ def _totals(fmt: Fmt, data: ReportData) -> list[str]:
         fmt.t(
             "report.total_line",
             icon=ICONS[r],
-            label=fmt.t(TOTAL_LABELS[r]),
+            label=fmt.t(RESULT_LABELS[r]),
             n=n(data.totals[r]),
             pct=n(pct(data.totals[r], total)),
         )

@@ -25,8 +25,15 @@ from typing import Any
 
 from bot.domain.thai import MONTH_ABBR, MONTH_EN, be_year
 from bot.fmt import Fmt
-from bot.reports.period_report import ActivityRow, ReportData, ReportRow, Result, Tally
-from bot.reports.summary import TOTAL_LABELS, report_title, result_text
+from bot.reports.period_report import (
+    RESULT_LABELS,
+    ActivityRow,
+    ReportData,
+    ReportRow,
+    Result,
+    Tally,
+)
+from bot.reports.summary import report_title, result_text
 
 FONT_NAME = "TH SarabunPSK"  # the Thai government's standard document font
 FONT_SIZE = 14
@@ -139,7 +146,7 @@ def _tally_table(
 ) -> int:
     ws.cell(row=row, column=1, value=title).font = st.bold
     row += 1
-    heads = [*first_cols, fmt.t("xlsx.col.total"), *(fmt.t(TOTAL_LABELS[r]) for r in Result)]
+    heads = [*first_cols, fmt.t("xlsx.col.total"), *(fmt.t(RESULT_LABELS[r]) for r in Result)]
     for col, text in enumerate(heads, start=1):
         _header_cell(ws, st, row, col, text)
     for labels, tally in entries:
@@ -161,7 +168,7 @@ def _summary_sheet(ws: Any, st: _Styles, fmt: Fmt, data: ReportData) -> None:
     total = data.totals.total
     for r in Result:
         row += 1
-        _data_cell(ws, st, row, 1, fmt.t(TOTAL_LABELS[r]))
+        _data_cell(ws, st, row, 1, fmt.t(RESULT_LABELS[r]))
         _data_cell(ws, st, row, 2, data.totals[r], center=True)
         share = round(100 * data.totals[r] / total, 1) if total else 0.0
         _data_cell(ws, st, row, 3, share, center=True).number_format = "0.0"

@@ -143,7 +143,33 @@ class Chain:
         params = {"code": occ.code, "n": len(text.strip()), "max": MAX_NOTE_LENGTH}
         return await self._ask(occ, prompt, "ask.too_long", params, ok=False)
 
+    async def _unusable_reason(
+        self, occ: Occurrence, prompt: str, reason: str | None
+    ) -> Outcome | None:
+        """Ask for the reason when there is none (or only blanks), refuse one over the cap;
+        None: ``reason`` will do."""
+        if reason is None or not reason.strip():
+            key = f"ask.{prompt}" if reason is None else "ask.empty_reason"
+            return await self._ask(occ, prompt, key, {"code": occ.code})
+        if len(reason.strip()) > MAX_NOTE_LENGTH:
+            return await self._too_long(occ, prompt, reason)
+        return None
+
     # -- moving -----------------------------------------------------------------------------
+    def _event(self, occ: Occurrence, action: str, stage: str | None, **fields: Any) -> None:
+        """The history's row for what this actor did to ``occ`` now."""
+        self.s.add(
+            StageEvent(
+                org_id=occ.org_id,
+                occurrence_id=occ.id,
+                at=self.now,
+                actor_id=self.actor.id,
+                action=action,
+                stage=stage,
+                **fields,
+            )
+        )
+
     async def _move(
         self,
         occ: Occurrence,
@@ -170,19 +196,14 @@ class Chain:
         )
         if int(res.rowcount) != 1:  # type: ignore[attr-defined]
             return False
-        self.s.add(
-            StageEvent(
-                org_id=occ.org_id,
-                occurrence_id=occ.id,
-                at=self.now,
-                actor_id=self.actor.id,
-                action=action,
-                stage=from_stage,
-                from_stage=from_stage,
-                to_stage=to or FINISHED,
-                note=note,
-                evidence_url=url,
-            )
+        self._event(
+            occ,
+            action,
+            from_stage,
+            from_stage=from_stage,
+            to_stage=to or FINISHED,
+            note=note,
+            evidence_url=url,
         )
         await self.s.flush()
         await self.s.refresh(occ)
@@ -299,11 +320,9 @@ class Chain:
         if err:
             return err
         assert occ is not None
-        if reason is None or not reason.strip():
-            key = "ask.reason_back" if reason is None else "ask.empty_reason"
-            return await self._ask(occ, "reason_back", key, {"code": occ.code})
-        if len(reason.strip()) > MAX_NOTE_LENGTH:
-            return await self._too_long(occ, "reason_back", reason)
+        if (refused := await self._unusable_reason(occ, "reason_back", reason)) is not None:
+            return refused
+        assert reason is not None
         if not await self._move(occ, Stage.PREPARE, Action.SEND_BACK, note=reason.strip()):
             return await self._lost_race(occ_id, Stage.COLLECT)
         await notify_next(self, occ, Stage.PREPARE, "notify.sent_back", reason=reason.strip())
@@ -319,11 +338,9 @@ class Chain:
         if err:
             return err
         assert occ is not None
-        if reason is None or not reason.strip():
-            key = "ask.reason_na" if reason is None else "ask.empty_reason"
-            return await self._ask(occ, "reason_na", key, {"code": occ.code})
-        if len(reason.strip()) > MAX_NOTE_LENGTH:
-            return await self._too_long(occ, "reason_na", reason)
+        if (refused := await self._unusable_reason(occ, "reason_na", reason)) is not None:
+            return refused
+        assert reason is not None
         if not await self._move(
             occ, None, Action.NOT_APPLICABLE, final=OccStatus.NOT_APPLICABLE, note=reason.strip()
         ):
@@ -368,17 +385,7 @@ class Chain:
         )
         if int(res.rowcount) != 1:  # type: ignore[attr-defined]
             return await self._lost_race(occ_id, stage)
-        self.s.add(
-            StageEvent(
-                org_id=occ.org_id,
-                occurrence_id=occ.id,
-                at=self.now,
-                actor_id=self.actor.id,
-                action=Action.SNOOZE,
-                stage=stage,
-                note=when.isoformat(),
-            )
-        )
+        self._event(occ, Action.SNOOZE, stage, note=when.isoformat())
         return Outcome(True, "act.snoozed", {"code": occ.code, "when": when}, occ)
 
     async def open_change(

@@ -161,14 +161,7 @@ async def redeem(
         await _tell_admins_of_rejoin(session, ctx, invite, person, now)
         return Registration(False, "deactivated", person, invite)
     if person is None:
-        person = await add_person(
-            session,
-            org,
-            name=user.name,
-            now=now,
-            telegram_id=user.id,
-            language=_lang(user.language),
-        )
+        person = await _register(session, org, user, now)
     claimed = await session.execute(
         update(Invite)
         .where(Invite.id == invite.id, Invite.used_at.is_(None))
@@ -235,6 +228,15 @@ def _lang(code: str | None) -> str:
     return "en" if code and code.lower().startswith("en") else "th"
 
 
+async def _register(
+    session: AsyncSession, org: Organisation, user: TelegramUser, now: datetime
+) -> Person:
+    """A Telegram user not yet on the roster, added under the name Telegram gives."""
+    return await add_person(
+        session, org, name=user.name, now=now, telegram_id=user.id, language=_lang(user.language)
+    )
+
+
 async def first_admin(
     session: AsyncSession, ctx: AppContext, user: TelegramUser, now: datetime
 ) -> Person | None:
@@ -248,14 +250,7 @@ async def first_admin(
         return None
     person = await repo.person_by_telegram(session, user.id)
     if person is None:
-        person = await add_person(
-            session,
-            org,
-            name=user.name,
-            now=now,
-            telegram_id=user.id,
-            language=_lang(user.language),
-        )
+        person = await _register(session, org, user, now)
     person.chat_id = user.chat_id
     return person
 
