@@ -11,43 +11,24 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.domain import OutboxStatus
 from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
-from bot.store.models import Outbox
 from bot.telegram.transport import transport_of
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import arrivals
 from tests.support.telegram import running_app
-from tests.support.waves import Wave
+from tests.support.waves import Wave, next_due, outcome
 from tests.support.world import staff_world
 
 WAVE = 2000
 SHARE = 0.2
 #: Of the faults: timeouts are few because each one costs the read timeout in real time.
 MIX = {"500": 0.35, "drop": 0.3, "429": 0.15, "lost": 0.15, "timeout": 0.05}
-
-
-async def next_due(db: Database) -> datetime | None:
-    async with db.transaction() as s:
-        due: datetime | None = await s.scalar(
-            select(func.min(Outbox.next_attempt_at)).where(
-                Outbox.status == OutboxStatus.PENDING.value
-            )
-        )
-    return due.replace(tzinfo=UTC) if due is not None and due.tzinfo is None else due
-
-
-async def outcome(db: Database) -> Counter[str]:
-    async with db.transaction() as s:
-        rows = await s.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
-        return Counter({status: n for status, n in rows.all()})
 
 
 @pytest.mark.slow

@@ -13,25 +13,22 @@ import dataclasses
 import itertools
 import logging
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from telegram.ext import Application
 
 from bot.clock import FakeClock
-from bot.domain import OutboxStatus
 from bot.services.dispatch import Dispatcher
 from bot.services.outbox import enqueue
 from bot.store.db import Database
-from bot.store.models import Outbox
 from bot.telegram.transport import transport_of
 from bot.web import health_report
 from tests.support.botapi import BotApiEmulator, FaultKind
 from tests.support.processes import arrivals
 from tests.support.telegram import running_app
-from tests.support.waves import Wave
+from tests.support.waves import Wave, next_due, outcome
 from tests.support.world import World, staff_world
 
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -39,22 +36,6 @@ App = Application[Any, Any, Any, Any, Any, Any]
 AWAY: tuple[FaultKind, ...] = ("500", "5xx", "drop")
 NOTICES = range(7000, 7003)  # one-time notices (an invite accepted), beside the reminders
 CAP = 300  # OUTBOX_RETRY_MAX_SECONDS' default
-
-
-async def next_due(db: Database) -> datetime | None:
-    async with db.transaction() as s:
-        due: datetime | None = await s.scalar(
-            select(func.min(Outbox.next_attempt_at)).where(
-                Outbox.status == OutboxStatus.PENDING.value
-            )
-        )
-    return due.replace(tzinfo=UTC) if due is not None and due.tzinfo is None else due
-
-
-async def outcome(db: Database) -> Counter[str]:
-    async with db.transaction() as s:
-        rows = await s.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
-        return Counter({status: n for status, n in rows.all()})
 
 
 async def ride(w: World, dispatcher: Dispatcher, until: datetime) -> None:

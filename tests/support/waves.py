@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.domain import OutboxStatus
 from bot.services.outbox import enqueue
+from bot.store.db import Database
 from bot.store.models import Outbox
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import arrivals
@@ -70,3 +72,21 @@ class Wave:
                 missing = sorted(self.chats - set(arrivals(emu, self.chats)))
                 raise TimeoutError(f"{len(missing)} never arrived, e.g. {missing[:10]}")
             await asyncio.sleep(0.1)
+
+
+async def next_due(db: Database) -> datetime | None:
+    """When the earliest pending outbox row is due (None: nothing pending)."""
+    async with db.transaction() as s:
+        due: datetime | None = await s.scalar(
+            select(func.min(Outbox.next_attempt_at)).where(
+                Outbox.status == OutboxStatus.PENDING.value
+            )
+        )
+    return due.replace(tzinfo=UTC) if due is not None and due.tzinfo is None else due
+
+
+async def outcome(db: Database) -> Counter[str]:
+    """The outbox's rows counted by status."""
+    async with db.transaction() as s:
+        rows = await s.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
+        return Counter({status: n for status, n in rows.all()})
