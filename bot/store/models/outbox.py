@@ -21,6 +21,8 @@ class Outbox(Base):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_claim", "status", "priority", "next_attempt_at", "id"),
         Index("ix_outbox_chat_message", "chat_id", "telegram_message_id"),
+        # an office's reminders still waiting (bot.services.supersede), asked per office
+        Index("ix_outbox_office_kind", "org_id", "kind", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
