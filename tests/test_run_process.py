@@ -166,6 +166,9 @@ def test_a_reminder_at_its_slot_a_press_and_the_reviewers_notice(tmp_path: Path)
             [notice] = emu.wait_for_calls(1, method="sendMessage", chat_id=REVIEWER, timeout=30)
             heard_after = time.monotonic() - pressed
             emu.wait_for_calls(1, method="answerCallbackQuery", timeout=30)
+            # the presser's own confirmation: their chat's second after the reminder (the
+            # reviewer's notice does not wait for it)
+            emu.wait_for_calls(2, method="sendMessage", chat_id=PREPARER, timeout=30)
         finally:
             proc.terminate()
             proc.wait(timeout=60)

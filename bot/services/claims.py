@@ -22,9 +22,13 @@ log = logging.getLogger("bot.services.dispatch")
 
 
 class _ReserveSends(Protocol):
-    """A transport that paces sends in the database reserves a batch's slots at once."""
+    """A transport that paces sends readies a batch at once: the chats not free soon (and
+    the seconds until they are) come back; a limit shared in the database reserves the
+    others' slots in ``session``."""
 
-    async def __call__(self, chat_ids: list[int], session: AsyncSession | None) -> None: ...
+    async def __call__(
+        self, chat_ids: list[int], session: AsyncSession | None
+    ) -> dict[int, float]: ...
 
 
 class Claims:
@@ -32,6 +36,8 @@ class Claims:
     transport: Transport
     worker: str
     _claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]]
+    #: the earliest time a row put back until its chat is free falls due (see run)
+    deferred_until: datetime | None
 
     async def recover(self) -> int:
         """Rows this worker left in ``sending`` (it was killed), and expired leases, go back to pending."""
@@ -109,7 +115,9 @@ class Claims:
             # read in the claiming transaction: one commit less for every message
             rows = {r.id: r for r in await s.scalars(select(Outbox).where(Outbox.id.in_(won)))}
             won -= await self._one_per_chat(s, [i for i in ids if i in won], rows)
-            await self._reserve_slots(s, [rows[i] for i in ids if i in won and i in rows])
+            won -= await self._reserve_slots(
+                s, [rows[i] for i in ids if i in won and i in rows], now
+            )
             files: dict[int, list[OutboxFile]] = {i: [] for i in won}
             for f in await s.scalars(
                 select(OutboxFile)
@@ -183,10 +191,31 @@ class Claims:
             return 0
         return int(res.rowcount)  # type: ignore[attr-defined]
 
-    async def _reserve_slots(self, s: AsyncSession, rows: list[Outbox]) -> None:
-        """With the limit shared in the database, the batch's send slots in the claim's own
-        transaction (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`): no transaction
-        of their own, none per send.  The transport's ``reserve_sends``, when it has one."""
+    async def _reserve_slots(self, s: AsyncSession, rows: list[Outbox], now: datetime) -> set[int]:
+        """Ready the batch's sends through the transport's ``reserve_sends``, when it has one:
+        with the limit shared in the database, its send slots in the claim's own transaction
+        (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`, no transaction of their own).
+        The rows of chats not free soon (a person who had a message a moment ago) go back
+        until their chat is, their attempt not counted, so that one chat's second never holds
+        up the batch; returns their ids."""
         reserve: _ReserveSends | None = getattr(self.transport, "reserve_sends", None)
-        if reserve is not None and rows:
-            await reserve([row.chat_id for row in rows], s)
+        if reserve is None or not rows:
+            return set()
+        later = await reserve([row.chat_id for row in rows], s)
+        back = {row.id: later[row.chat_id] for row in rows if row.chat_id in later}
+        for outbox_id, wait in back.items():
+            due = now + timedelta(seconds=wait)
+            if self.deferred_until is None or due < self.deferred_until:
+                self.deferred_until = due
+            await s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id)
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    claimed_by=None,
+                    attempts=Outbox.attempts - 1,
+                    next_attempt_at=due,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return set(back)

@@ -5,10 +5,14 @@
   worker won.  The claim commits before the sends, so two dispatchers never send the same
   row.  An interrupt (an interactive row queued), a 429's pause or a stop gives the unsent
   rows of the batch back to ``pending`` at once.
-* One message in flight at a time, each marked sent right after its send: a killed process
-  leaves at most its batch in ``sending``.  On restart (or when its lease expires) those go
-  back to ``pending`` and are sent again — the one that was in flight perhaps a second
-  time (at most one duplicate per kill), the others for the first time; never a loss.
+* A row whose chat is not free yet (its person had a message a moment ago) goes back until
+  it is, so it never holds up the rest of the batch (``reserve_sends`` of the transport).
+* As many messages in flight as the cap needs while Telegram answers (:meth:`Dispatcher.window`:
+  one on a fast link at Telegram's cap, up to a batch on a slow one), each marked sent right
+  after its send: a killed process leaves at most its batch in ``sending``.  On restart (or
+  when its lease expires) those go back to ``pending`` and are sent again — the ones that
+  were in flight perhaps a second time (at most the window's duplicates per kill: one on a
+  fast link), the others for the first time; never a loss.
 * The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
   :mod:`bot.telegram.transport`, which sends through the rate limiter with ``retries=0``);
   this module knows its outcomes, not its errors.  A ``RetryAfter`` pauses every send
@@ -25,18 +29,20 @@ import asyncio
 import enum
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, assert_never
+from typing import assert_never
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
 from bot.services import deliverypause
 from bot.services.claims import Claims
 from bot.services.context import AppContext
+from bot.services.outboxwrites import OutboxWrites
 from bot.services.transport import (
     BotUnusable,
     Done,
@@ -52,7 +58,6 @@ from bot.services.transport import (
     buttons_from_stored,
 )
 from bot.services.unreachable import chat_moved, chat_unreachable
-from bot.store.db import unavailable
 from bot.store.models import Outbox, OutboxFile
 
 log = logging.getLogger(__name__)
@@ -61,8 +66,8 @@ log = logging.getLogger(__name__)
 #: what lets one sender keep up with the 25/s cap; few enough that giving back the unsent
 #: ones (an interactive row, a stop) costs nothing.
 CLAIM_BATCH = 8
-#: Between tries to record a send's outcome while the database is away.
-SETTLE_MAX_PAUSE_SECONDS = 5.0
+#: The shortest wait for rows put back until their chat is free (they may be due already).
+MIN_DEFER_WAIT_SECONDS = 0.01
 
 
 @dataclass
@@ -94,12 +99,21 @@ class _Step(enum.Enum):
     RETURN = "return"
 
 
-class Dispatcher(Claims):
+async def _ended(tasks: Collection[asyncio.Task[None]]) -> None:
+    """Wait for every one of these sends, then raise the first failure: a send that went
+    out is recorded, never cut off because another failed."""
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
+
+
+class Dispatcher(Claims, OutboxWrites):
     def __init__(self, ctx: AppContext, transport: Transport) -> None:
         self.ctx = ctx
         self.transport = transport
         self.worker = ctx.settings.worker_id
         self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
+        self.deferred_until: datetime | None = None
 
     # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
     @staticmethod
@@ -131,13 +145,16 @@ class Dispatcher(Claims):
         interrupt: asyncio.Event | None = None,
         recover: bool = True,
         stopping: Callable[[], bool] | None = None,
+        wait_deferred: bool = True,
     ) -> DispatchStats:
         """Send due rows until none are due, the time budget is spent, or ``max_messages``
-        were sent.
+        were sent.  Rows this run put back because their chat was not free yet are waited
+        for (within the budget) unless ``wait_deferred`` is false: the running sender's own
+        idle wait finds them (:mod:`bot.services.sender`).
 
         Rows are claimed interactive first (see :class:`~bot.store.models.OutboxPriority`), a
-        batch of up to :data:`CLAIM_BATCH` in one conditional ``UPDATE`` and then sent one at a
-        time.  When ``interrupt`` is set (a commit queued something), the batch's unsent rows
+        batch of up to :data:`CLAIM_BATCH` in one conditional ``UPDATE`` and then sent, at most
+        :meth:`window` at a time.  When ``interrupt`` is set (a commit queued something), the batch's unsent rows
         are given back and the due rows are asked again, so a press never waits behind a batch
         of bulk; when ``stopping()`` says so, they are given back and it returns."""
         stats = DispatchStats()
@@ -154,6 +171,7 @@ class Dispatcher(Claims):
         if recover:
             await self.recover()
         size = self.claim_batch_size()
+        self.deferred_until = None
         while True:
             if stopping is not None and stopping():
                 return stats
@@ -161,13 +179,26 @@ class Dispatcher(Claims):
                 interrupt.clear()
             ids = await self.candidates(clock.now())
             if not ids:
-                return stats
+                wait = self._deferred_wait()
+                if not wait_deferred or wait is None or done():
+                    return stats
+                if deadline is not None:
+                    wait = min(wait, max(deadline - clock.monotonic(), 0.0))
+                await clock.sleep(wait)
+                continue
             for start in range(0, len(ids), size):
                 step = await self._batch(ids[start : start + size], stats, done, interrupt)
                 if step is _Step.RETURN:
                     return stats
                 if step is _Step.ASK_AGAIN:
                     break
+
+    def _deferred_wait(self) -> float | None:
+        """Seconds until the rows this run put back are due (None: there are none)."""
+        until, self.deferred_until = self.deferred_until, None
+        if until is None:
+            return None
+        return max((until - self.ctx.clock.now()).total_seconds(), MIN_DEFER_WAIT_SECONDS)
 
     def claim_batch_size(self) -> int:
         """:data:`CLAIM_BATCH`, when the lease is long enough for a batch's rows to be sent
@@ -185,9 +216,10 @@ class Dispatcher(Claims):
         done: Callable[[], bool],
         interrupt: asyncio.Event | None,
     ) -> _Step:
-        """Claim ``ids`` at once and send the rows won, one at a time.  Before each send: a
-        stop or the budget spent, a wake-up for an interactive row, a 429's pause (never wait
-        one out holding claims), or a claim half the lease old gives the unsent rows back."""
+        """Claim ``ids`` at once and send the rows won, at most :meth:`window` of them in
+        flight.  Before each send starts: a stop or the budget spent, a wake-up for an
+        interactive row, a 429's pause (never wait one out holding claims), or a claim half
+        the lease old gives the unsent rows back (the sends in flight are finished first)."""
         clock = self.ctx.clock
         if done():
             return _Step.RETURN
@@ -199,22 +231,47 @@ class Dispatcher(Claims):
         claimed = await self.claim_batch(ids, clock.now())
         stats.lost_claims += len(ids) - len(claimed)
         hold = self.ctx.settings.outbox_lease_seconds / 2
-        for n, outbox_id in enumerate(claimed):
-            step = _Step.NEXT
-            if done():
-                step = _Step.RETURN
-            elif n and (
-                (interrupt is not None and interrupt.is_set())
-                or self._paused()
-                or clock.monotonic() - claimed_at >= hold
-            ):
-                step = _Step.ASK_AGAIN
-            if step is not _Step.NEXT:
-                await self.release_unsent(claimed[n:])
-                return step
-            stats.claimed += 1
-            await self.deliver(outbox_id, stats)
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            for n, outbox_id in enumerate(claimed):
+                while len(flying) >= self.window():
+                    finished, flying = await asyncio.wait(
+                        flying, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if any(not t.cancelled() and t.exception() for t in finished):
+                        await _ended([*finished, *flying])
+                step = _Step.NEXT
+                if done():
+                    step = _Step.RETURN
+                elif n and (
+                    (interrupt is not None and interrupt.is_set())
+                    or self._paused()
+                    or clock.monotonic() - claimed_at >= hold
+                ):
+                    step = _Step.ASK_AGAIN
+                if step is not _Step.NEXT:
+                    await _ended(flying)
+                    await self.release_unsent(claimed[n:])
+                    return step
+                stats.claimed += 1
+                flying.add(asyncio.create_task(self.deliver(outbox_id, stats)))
+            await _ended(flying)
+        except asyncio.CancelledError:  # a stop that could not wait: the sends go with it
+            for task in flying:
+                task.cancel()
+            raise
         return _Step.NEXT
+
+    def window(self) -> int:
+        """How many sends are in flight at once: as many as the cap needs while each waits
+        for Telegram's answer (1.5 × cap × round trip, at least 1 and at most a batch).  One
+        on a fast link at Telegram's own cap, so a ``kill -9`` then resends at most one
+        message; a slow link (or a raised cap) several, and as many at most after a kill."""
+        round_trip: Callable[[], float] | None = getattr(self.transport, "round_trip", None)
+        if round_trip is None:
+            return 1
+        need = 1.5 * self.ctx.settings.rate_global_per_second * round_trip()
+        return max(1, min(CLAIM_BATCH, math.ceil(need)))
 
     def _paused(self) -> bool:
         return self.transport.paused_for() > 0 or self.ctx.delivery_pause.active
@@ -320,77 +377,3 @@ class Dispatcher(Claims):
                 raise AssertionError(f"unexpected outcome {outcome}")
             case _:
                 assert_never(outcome)
-
-    async def _mark_sent(self, outbox_id: int, text_id: int | None) -> None:
-        async with self.ctx.db.transaction() as s:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.SENDING.value)
-                .values(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=self.ctx.clock.now(),
-                    last_error=None,
-                    telegram_message_id=text_id,
-                )
-            )
-
-    async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
-        """Record what Telegram said about a send, retrying while the database is away.
-
-        The message has gone (or was refused): forgetting that would send it again, so the
-        write is tried until the database answers, for at most the lease (after that the row
-        may be another worker's, and resending it is the outbox's at most one duplicate)."""
-        waited, tries = 0.0, 0
-        while True:
-            try:
-                await write()
-                if tries:
-                    self.ctx.db_outage.ok()
-                return
-            except Exception as exc:
-                if not unavailable(exc) or waited >= self.ctx.settings.outbox_lease_seconds:
-                    raise
-                self.ctx.db_outage.failed(exc)
-                tries += 1
-                pause = min(2.0 ** (tries - 1), SETTLE_MAX_PAUSE_SECONDS)
-                await self.ctx.clock.sleep(pause)
-                waited += pause
-
-    async def _mark_part(self, outbox_id: int, file_id: int | None, message_id: int) -> None:
-        async with self.ctx.db.transaction() as s:
-            if file_id is None:
-                await s.execute(
-                    update(Outbox)
-                    .where(Outbox.id == outbox_id)
-                    .values(telegram_message_id=message_id)
-                )
-            else:
-                await s.execute(
-                    update(OutboxFile)
-                    .where(OutboxFile.id == file_id)
-                    .values(telegram_message_id=message_id)
-                )
-
-    async def _reschedule(
-        self, outbox_id: int, error: str, delay: timedelta, *, count_attempt: bool = True
-    ) -> None:
-        now = self.ctx.clock.now()
-        values: dict[str, Any] = {
-            "status": OutboxStatus.PENDING.value,
-            "claimed_by": None,
-            "last_error": error[:500],
-            "next_attempt_at": now + delay,
-        }
-        if not count_attempt:
-            values["attempts"] = Outbox.attempts - 1
-        async with self.ctx.db.transaction() as s:
-            await s.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
-
-    async def _fail(self, outbox_id: int, error: str) -> None:
-        async with self.ctx.db.transaction() as s:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id)
-                .values(status=OutboxStatus.FAILED.value, claimed_by=None, last_error=error[:500])
-            )
-        log.warning("outbox %s failed: %s", outbox_id, error)

@@ -105,7 +105,7 @@ class Sender:
                 if self.failures:  # a claim the failure cut short goes back to pending
                     await self.dispatcher.recover()
                 stats = await self.dispatcher.run(
-                    interrupt=self.wake, recover=False, stopping=self.stopping
+                    interrupt=self.wake, recover=False, stopping=self.stopping, wait_deferred=False
                 )
                 idle = await self._idle_for()
             except Exception as exc:

@@ -78,7 +78,7 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
     reschedules its durable rows itself.
     """
 
-    __slots__ = ("_default_retries", "_limiter", "_shared")
+    __slots__ = ("_clock", "_default_retries", "_limiter", "_shared", "round_trip")
 
     def __init__(
         self,
@@ -92,6 +92,10 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
         shared: SharedSlots | None = None,
     ) -> None:
         self._shared = shared
+        self._clock = clock
+        #: a send's own time, from its slot to Telegram's answer (a moving average): how many
+        #: sends the dispatcher keeps in flight to reach the cap (bot.services.dispatch)
+        self.round_trip = 0.0
         self._limiter = SendLimiter(
             clock,
             global_per_second=global_per_second,
@@ -138,8 +142,9 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
             elif attempt:
                 # A retried unthrottled request must still respect the pause.
                 await self._limiter.acquire(None)
+            started = self._clock.monotonic()
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 self._limiter.pause(seconds)
@@ -155,6 +160,11 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
                     retries,
                     seconds,
                 )
+            else:
+                if throttled:
+                    took = self._clock.monotonic() - started
+                    self.round_trip = 0.8 * self.round_trip + 0.2 * took
+                return result
 
     async def _pause_shared(self, seconds: float) -> None:
         if self._shared is None:

@@ -205,6 +205,19 @@ class SendLimiter:
         """Seconds left of the current pause (0.0 when not paused)."""
         return max(0.0, self._pause_until - self._clock.monotonic())
 
+    def chat_free_in(self, chat_id: ChatId) -> float:
+        """Seconds until the chat's own window lets one more send go (0.0: now); the global
+        limit and other waiters not counted."""
+        key, window = self._classify(chat_id)
+        if key is None or window is None:
+            return 0.0
+        now = self._clock.monotonic()
+        self._prune(now)
+        log = self._chats.get(key)
+        if log is None or len(log) < window.limit:
+            return 0.0
+        return max(0.0, log[-window.limit] + window.seconds - now)
+
     def stats(self) -> dict[str, int | float]:
         """A snapshot for logs and health checks."""
         now = self._clock.monotonic()

@@ -21,8 +21,12 @@ taken back when nobody reserved after them).  So on average at most 25 a second 
 any one second at most 26 (Telegram allows 30), and a chat's sends stay over 1.1 s apart.
 To stay punctual, a batch's first slot lies past the claim's commit (a moving average of
 how long that takes), and a process slower than 40 ms a send spaces its batch's slots at
-its own pace (at most 80 ms) rather than falling behind them.  Times are the injected clock's wall time (seconds since the epoch): processes on
-several hosts need their clocks in step (NTP), since a skew eats the chat margin.  A 429
+its own pace (at most 80 ms) rather than falling behind them.  A chat of the batch whose
+own slot is over 0.1 s away (a person who had a message a moment ago) is left out of it,
+and the dispatcher puts its row back until then: one chat's second never holds the batch.
+Above Telegram's cap (the emulator's raised caps) a slot may be up to 20 ms late.  Times
+are the injected clock's wall time (seconds since the epoch): processes on several hosts
+need their clocks in step (NTP), since a skew eats the chat margin.  A 429
 moves the ``*`` row past its ``retry_after``, so every process waits it out; rows another
 process had already reserved (at most a batch) may still go.
 """
@@ -53,6 +57,11 @@ GLOBAL_KEY = "*"
 PRUNE_AFTER_SECONDS = 3600.0
 PRUNE_EVERY_SECONDS = 600.0
 MAX_LEAD_SECONDS = 0.2
+#: Below Telegram's cap these change nothing (its gap, 40 ms at 25/s, is larger).
+MIN_LATE_SECONDS = 0.02
+MAX_PACE_SECONDS = 0.08
+#: A chat not free within this of the batch's next slot is left out of the batch.
+DEFER_AFTER_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +101,13 @@ class SharedSlots:
         self._db = db
         self._clock = clock
         self._global_gap = 1.0 / global_per_second
-        #: a reserved slot not used by then is given up (a new one is reserved)
-        self.max_late = self._global_gap
+        #: a reserved slot not used by then is given up (a new one is reserved): one gap,
+        #: and never less than MIN_LATE_SECONDS (at a cap far above Telegram's, the event
+        #: loop's own jitter would otherwise give up most slots)
+        self.max_late = max(self._global_gap, MIN_LATE_SECONDS)
+        #: a batch's slots are spaced at the process's own pace up to this (2 gaps, at least
+        #: MAX_PACE_SECONDS: a process slower than a high cap's gap keeps its slots)
+        self._max_spacing = max(2 * self._global_gap, MAX_PACE_SECONDS)
         self._private_gap = (1.0 + chat_margin) / private_per_second
         self._group_gap = (60.0 + chat_margin) / group_per_minute
         #: chat key ("" for none) -> a slot reserved for it
@@ -117,25 +131,27 @@ class SharedSlots:
 
     async def prepare(
         self, chat_ids: Sequence[ChatId], session: AsyncSession | None = None
-    ) -> None:
+    ) -> dict[ChatId, float]:
         """Reserve one send to each of ``chat_ids`` (distinct), in that order, in one
         transaction (``session``'s: the dispatcher's claim), so that the sends'
-        :meth:`acquire` need none."""
-        spacing = min(max(self._global_gap, self._pace), 2 * self._global_gap)
+        :meth:`acquire` need none.  A chat whose own next slot lies more than
+        :data:`DEFER_AFTER_SECONDS` past the batch's is not reserved (it would hold the rest
+        of the batch back): returned, with the seconds until it is free."""
+        spacing = min(max(self._global_gap, self._pace), self._max_spacing)
         # the last batch's unused slots (its rows given back) are taken back, not left to
         # hold their chats for a second
         leftover, self._prepared = self._prepared, {}
         given_up = {k: v.chat_next for k, v in leftover.items() if k}
         again = not self._waiting
+        deferred: dict[ChatId, float] = {}
         if session is not None:
             self._prepared = await self._reserve(
-                session, chat_ids, spacing=spacing, given_up=given_up, again=again
+                session, chat_ids, spacing, given_up, again, deferred
             )
-            return
+            return deferred
         async with self._db.transaction() as s:
-            self._prepared = await self._reserve(
-                s, chat_ids, spacing=spacing, given_up=given_up, again=again
-            )
+            self._prepared = await self._reserve(s, chat_ids, spacing, given_up, again, deferred)
+        return deferred
 
     async def acquire(self, chat_id: ChatId) -> None:
         """Wait for this send's slot (reserved now unless :meth:`prepare` did)."""
@@ -204,14 +220,15 @@ class SharedSlots:
         self,
         s: AsyncSession,
         chat_ids: Sequence[ChatId],
-        *,
         spacing: float | None = None,
         given_up: dict[str, float] | None = None,
         again: bool = False,
+        deferred: dict[ChatId, float] | None = None,
     ) -> dict[str, _Slot]:
         """One transaction: a slot for each of ``chat_ids``, in order.  ``given_up``: chats
         whose slot this process reserved and gave up unused, with the next time it wrote for
-        them; still there, it binds nobody (the chat's real last send was before it)."""
+        them; still there, it binds nobody (the chat's real last send was before it).  With
+        ``deferred``, a chat not free soon is left out and put there (see :meth:`prepare`)."""
         keys = {chat_key(c): c for c in chat_ids}
         cursor = await self._lock_global(s)
         now, mono = self._clock.now().timestamp(), self._clock.monotonic()
@@ -229,12 +246,17 @@ class SharedSlots:
         moved: dict[str, float] = {}
         for key, chat_id in keys.items():
             when = max(cursor, chats.get(key, 0.0)) if key is not None else cursor
+            if deferred is not None and when - cursor > DEFER_AFTER_SECONDS:
+                deferred[chat_id] = when - now
+                continue
             if key is not None:
                 moved[key] = when + self._gap(chat_id)
             at[key or ""] = _Slot(mono + (when - now), moved.get(key or "", 0.0), chat_id)
             cursor = when + (spacing or self._global_gap)
-        moved[GLOBAL_KEY] = self._global_written = cursor
-        await self._upsert(s, moved.items())
+        if at:  # nothing reserved (every chat deferred): nothing written, so the ``*`` row
+            # still proves, by being what this process wrote last, that nobody reserved since
+            moved[GLOBAL_KEY] = self._global_written = cursor
+            await self._upsert(s, moved.items())
         if now - self._pruned > PRUNE_EVERY_SECONDS:
             self._pruned = now
             await s.execute(

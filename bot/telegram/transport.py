@@ -47,6 +47,7 @@ from bot.services.transport import (
     Transient,
 )
 from bot.telegram.ratelimit import TelegramRateLimiter, retry_after_seconds
+from bot.telegram.sharedlimit import DEFER_AFTER_SECONDS as DEFER_AFTER
 
 NO_RETRY = {"retries": 0}
 #: 400s (and 403s) that mean the chat cannot be reached, whatever is sent to it.
@@ -176,12 +177,28 @@ class TelegramTransport:
             return outcome_of(exc)
         return Done()
 
-    async def reserve_sends(self, chat_ids: list[int], session: AsyncSession | None) -> None:
-        """Reserve one send to each chat at once (in ``session``'s transaction, if given),
-        when the limit is shared in the database (:mod:`bot.telegram.sharedlimit`)."""
+    async def reserve_sends(
+        self, chat_ids: list[int], session: AsyncSession | None
+    ) -> dict[int, float]:
+        """Ready a claimed batch's sends: the chats whose own window is not free soon (this
+        process's limiter; with the limit shared in the database, its slots too) are
+        returned with the seconds until it is, for their rows to wait; the others' slots
+        are reserved at once (in ``session``'s transaction, if given)."""
         limiter = self.bot.rate_limiter
-        if isinstance(limiter, TelegramRateLimiter) and limiter.shared is not None:
-            await limiter.shared.prepare(list(chat_ids), session)
+        if not isinstance(limiter, TelegramRateLimiter):
+            return {}
+        later = {c: w for c in chat_ids if (w := limiter.limiter.chat_free_in(c)) > DEFER_AFTER}
+        if limiter.shared is not None:
+            rest = [c for c in chat_ids if c not in later]
+            for chat, wait in (await limiter.shared.prepare(rest, session)).items():
+                if isinstance(chat, int):
+                    later[chat] = wait
+        return later
+
+    def round_trip(self) -> float:
+        """Seconds a send takes once its slot came (a moving average; 0.0 before any)."""
+        limiter = self.bot.rate_limiter
+        return limiter.round_trip if isinstance(limiter, TelegramRateLimiter) else 0.0
 
     def paused_for(self) -> float:
         limiter = self.bot.rate_limiter

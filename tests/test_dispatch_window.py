@@ -1,0 +1,120 @@
+"""The morning at the cap (issue 12): a chat that is not free yet never holds up the others,
+and on a slow link several sends are in flight at once, as many as the cap needs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.domain import OutboxStatus
+from bot.services.dispatch import CLAIM_BATCH, Dispatcher
+from bot.services.outbox import enqueue
+from bot.services.transport import Address, Buttons, Outcome
+from bot.store.db import Database
+from bot.store.models import Outbox, SendSlot
+from bot.telegram.sharedlimit import GLOBAL_KEY, SharedSlots
+from bot.telegram.transport import transport_of
+from tests.support.botapi import BotApiEmulator
+from tests.support.fake_transport import FakeTransport
+from tests.support.telegram import running_app
+from tests.support.world import World, staff_world
+
+pytestmark = pytest.mark.postgres
+
+FIRST = list(range(5000, 5008))  # one claim batch
+SECOND = [5000, *range(5008, 5015)]  # 5000 again, first of the next batch
+
+
+async def put(w: World, chats: list[int], tag: str) -> None:
+    async with w.ctx.db.transaction() as s:
+        for n, chat in enumerate(chats):
+            await enqueue(s, chat_id=chat, kind="reminder", dedupe_key=f"{tag}:{n}:{chat}",
+                          text=f"เตือน {tag} {n}", now=w.clock.now(), org_id=w.org.id)  # fmt: skip
+
+
+@pytest.mark.parametrize("limiter", ["memory", "database"])
+async def test_a_chat_not_free_yet_waits_alone_and_the_batch_goes_on(
+    db: Database, emulator: BotApiEmulator, limiter: str
+) -> None:
+    """The second batch starts with a chat that had its message a moment ago: that row goes
+    back until its chat is free (its attempt not counted), the rest of its batch goes at
+    once, and the run still sends it before it returns."""
+    w = await staff_world(db)
+    await put(w, FIRST, "a")
+    await put(w, SECOND, "b")
+    async with running_app(w, emulator, rate_limiter=limiter) as app:
+        stats = await Dispatcher(w.ctx, transport_of(app)).run()
+    order = [c.chat_id for c in emulator.sent_messages()]
+    assert Counter(order) == Counter(FIRST + SECOND)  # all of them, once each
+    assert stats.sent == len(FIRST) + len(SECOND)
+    again = len(order) - 1 - order[::-1].index(5000)
+    assert set(order[:again]) >= set(SECOND[1:])  # not held up behind 5000's second
+    async with w.ctx.db.transaction() as s:
+        attempts = set(await s.scalars(select(Outbox.attempts)))
+        statuses = set(await s.scalars(select(Outbox.status)))
+    assert attempts == {1} and statuses == {OutboxStatus.SENT.value}
+
+
+async def test_the_shared_limit_leaves_a_busy_chat_out_and_writes_nothing_for_it(
+    db: Database,
+) -> None:
+    """SharedSlots.prepare: a chat whose own slot is a second away is returned with its wait,
+    not reserved; a batch of nothing but such chats leaves the ``*`` row as it was (so it
+    still tells another process who reserved last)."""
+    clock = FakeClock(w_start := (await staff_world(db)).clock.now())
+    del w_start
+    slots = SharedSlots(db, clock)
+    assert await slots.prepare([5000, 5001]) == {}
+    await slots.acquire(5000)  # the first send to 5000 goes
+    await slots.acquire(5001)
+    async with db.transaction() as s:
+        before = await s.scalar(select(SendSlot.next_at).where(SendSlot.key == GLOBAL_KEY))
+    deferred = await slots.prepare([5000])
+    assert list(deferred) == [5000] and 1.0 < deferred[5000] <= 1.2
+    async with db.transaction() as s:
+        after = await s.scalar(select(SendSlot.next_at).where(SendSlot.key == GLOBAL_KEY))
+    assert after == before
+    assert await slots.prepare([5000, 5002]) == {5000: pytest.approx(deferred[5000])}
+
+
+class SlowLink(FakeTransport):
+    """Every send takes ``round_trip`` seconds to be answered (held until released)."""
+
+    def __init__(self, clock: FakeClock, round_trip_seconds: float) -> None:
+        super().__init__(clock)
+        self.seconds = round_trip_seconds
+        self.flying = 0
+        self.peak = 0
+
+    def round_trip(self) -> float:
+        return self.seconds
+
+    async def send_text(self, to: Address, text: str, buttons: Buttons = ()) -> Outcome:
+        self.flying += 1
+        self.peak = max(self.peak, self.flying)
+        for _ in range(20):  # the answer comes later: let the others start meanwhile
+            await asyncio.sleep(0)
+        self.flying -= 1
+        return await super().send_text(to, text, buttons)
+
+
+@pytest.mark.parametrize(("round_trip", "in_flight"), [(0.002, 1), (0.05, 2), (0.3, CLAIM_BATCH)])
+async def test_sends_in_flight_are_what_the_cap_needs(
+    db: Database, round_trip: float, in_flight: int
+) -> None:
+    """At 25 a second: one in flight on a fast link (a kill -9 then resends at most one), two
+    when Telegram answers in 50 ms, a whole batch when it takes 300 ms; every row sent once."""
+    w = await staff_world(db)
+    chats = list(range(6000, 6000 + 3 * CLAIM_BATCH))
+    await put(w, chats, "w")
+    link = SlowLink(w.clock, round_trip)
+    dispatcher = Dispatcher(w.ctx, link)
+    assert dispatcher.window() == in_flight
+    stats = await dispatcher.run()
+    assert link.peak == in_flight
+    assert stats.sent == len(chats)
+    assert sorted(d.to for d in link.deliveries) == chats
