@@ -1,5 +1,10 @@
 """Occurrence rows straight to the driver: ``INSERT … ON CONFLICT DO NOTHING``, compiled
-once per dialect and converted once per template row (materialisation's hot path)."""
+once per dialect and converted once per template row (materialisation's hot path).
+
+On SQLite a batch is one ``executemany``.  On PostgreSQL it is ``COPY`` into a temporary
+table of the same columns, then one ``INSERT … SELECT … ON CONFLICT DO NOTHING``: asyncpg's
+``executemany`` runs the statement once per row on the server, which was 2.3 times SQLite's
+time for a national fiscal year (the raw driver's own ``executemany`` no faster)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ from bot.store.models import Occurrence
 OCCURRENCE = Occurrence.__table__
 # the unique key: an office's item (of one catalogue version) in one period
 OCCURRENCE_KEY = ["org_id", "catalogue_id", "code", "period_key"]
+#: PostgreSQL: the batch's rows are copied here first (this connection's own, emptied at
+#: every commit and after each load)
+LOAD_TABLE = "occurrence_load"
 
 
 class BulkInsert:
@@ -43,6 +51,16 @@ class BulkInsert:
             OCCURRENCE.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in self.order
         ]
         self._org_at = self.order.index("org_id")
+        self.postgres = dialect.name == "postgresql"
+        cols = ", ".join(dialect.identifier_preparer.quote(k) for k in self.order)
+        self.make_load = (
+            f"CREATE TEMP TABLE IF NOT EXISTS {LOAD_TABLE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {cols} FROM occurrence WITH NO DATA"
+        )
+        self.load = (
+            f"INSERT INTO occurrence ({cols}) SELECT {cols} FROM {LOAD_TABLE} "
+            f"ON CONFLICT ({', '.join(OCCURRENCE_KEY)}) DO NOTHING"
+        )
         self._converted: dict[tuple[int, bool], tuple[dict[str, Any], list[Any]]] = {}
 
     def _values(self, template: dict[str, Any], before_tracking: bool) -> list[Any]:
@@ -91,7 +109,18 @@ def collect_rows(
 async def insert_batch(
     session: AsyncSession, bulk: BulkInsert, batch: list[tuple[Any, ...]]
 ) -> None:
-    """One ``executemany`` of rows already in database values: straight to the driver."""
-    if batch:
-        conn = await session.connection()
+    """Rows already in database values, straight to the driver: one ``executemany``
+    (SQLite), or ``COPY`` and one ``INSERT … SELECT`` (PostgreSQL), in the session's
+    transaction either way."""
+    if not batch:
+        return
+    conn = await session.connection()
+    if not bulk.postgres:
         await conn.exec_driver_sql(bulk.sql, batch)
+        return
+    raw = await conn.get_raw_connection()
+    pg: Any = raw.driver_connection  # asyncpg's, inside SQLAlchemy's transaction
+    await pg.execute(bulk.make_load)
+    await pg.copy_records_to_table(LOAD_TABLE, records=batch, columns=bulk.order)
+    await pg.execute(bulk.load)
+    await pg.execute(f"TRUNCATE {LOAD_TABLE}")
