@@ -51,6 +51,7 @@ async def test_a_chat_not_free_yet_waits_alone_and_the_batch_goes_on(
     order = [c.chat_id for c in emulator.sent_messages()]
     assert Counter(order) == Counter(FIRST + SECOND)  # all of them, once each
     assert stats.sent == len(FIRST) + len(SECOND)
+    assert stats.waited == 1 and stats.lost_claims == 0  # 5000's second, put back once
     again = len(order) - 1 - order[::-1].index(5000)
     assert set(order[:again]) >= set(SECOND[1:])  # not held up behind 5000's second
     async with w.ctx.db.transaction() as s:

@@ -38,6 +38,7 @@ class Claims:
     _claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]]
     #: the earliest time a row put back until its chat is free falls due (see run)
     deferred_until: datetime | None
+    put_back: int  # how many rows, so far, were put back so
 
     async def recover(self) -> int:
         """Rows this worker left in ``sending`` (it was killed), and expired leases, go back to pending."""
@@ -203,6 +204,7 @@ class Claims:
             return set()
         later = await reserve([row.chat_id for row in rows], s)
         back = {row.id: later[row.chat_id] for row in rows if row.chat_id in later}
+        self.put_back += len(back)
         for outbox_id, wait in back.items():
             due = now + timedelta(seconds=wait)
             if self.deferred_until is None or due < self.deferred_until:

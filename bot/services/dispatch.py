@@ -79,6 +79,7 @@ class DispatchStats:
     rate_limited: int = 0
     lost_claims: int = 0
     paused: int = 0  # rows given back because the channel refused the bot
+    waited: int = 0  # rows put back until their chat was free (not lost to another worker)
 
 
 def backoff(attempts: int, cap_seconds: float = 300) -> timedelta:
@@ -114,6 +115,7 @@ class Dispatcher(Claims, OutboxWrites):
         self.worker = ctx.settings.worker_id
         self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
         self.deferred_until: datetime | None = None
+        self.put_back = 0
 
     # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
     @staticmethod
@@ -228,8 +230,10 @@ class Dispatcher(Claims, OutboxWrites):
         if not await self._wait_out_pause(lambda: done()):
             return _Step.RETURN
         claimed_at = clock.monotonic()
+        before = self.put_back
         claimed = await self.claim_batch(ids, clock.now())
-        stats.lost_claims += len(ids) - len(claimed)
+        stats.waited += self.put_back - before
+        stats.lost_claims += len(ids) - len(claimed) - (self.put_back - before)
         hold = self.ctx.settings.outbox_lease_seconds / 2
         flying: set[asyncio.Task[None]] = set()
         try:
