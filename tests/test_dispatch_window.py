@@ -27,6 +27,7 @@ pytestmark = pytest.mark.postgres
 
 FIRST = list(range(5000, 5008))  # one claim batch
 SECOND = [5000, *range(5008, 5015)]  # 5000 again, first of the next batch
+THIRD = [5007, *range(5015, 5022)]  # and 5007, the first batch's last: free 0.3 s after 5000
 
 
 async def put(w: World, chats: list[int], tag: str) -> None:
@@ -40,20 +41,23 @@ async def put(w: World, chats: list[int], tag: str) -> None:
 async def test_a_chat_not_free_yet_waits_alone_and_the_batch_goes_on(
     db: Database, emulator: BotApiEmulator, limiter: str
 ) -> None:
-    """The second batch starts with a chat that had its message a moment ago: that row goes
+    """The next batches start with a chat that had its message a moment ago: that row goes
     back until its chat is free (its attempt not counted), the rest of its batch goes at
-    once, and the run still sends it before it returns."""
+    once, and the run still sends both rows put back, each when its chat is free, before
+    it returns."""
     w = await staff_world(db)
     await put(w, FIRST, "a")
     await put(w, SECOND, "b")
+    await put(w, THIRD, "c")
     async with running_app(w, emulator, rate_limiter=limiter) as app:
         stats = await Dispatcher(w.ctx, transport_of(app)).run()
     order = [c.chat_id for c in emulator.sent_messages()]
-    assert Counter(order) == Counter(FIRST + SECOND)  # all of them, once each
-    assert stats.sent == len(FIRST) + len(SECOND)
-    assert stats.waited == 1 and stats.lost_claims == 0  # 5000's second, put back once
-    again = len(order) - 1 - order[::-1].index(5000)
-    assert set(order[:again]) >= set(SECOND[1:])  # not held up behind 5000's second
+    assert Counter(order) == Counter(FIRST + SECOND + THIRD)  # all of them, once each
+    assert stats.sent == len(FIRST) + len(SECOND) + len(THIRD)
+    assert stats.waited == 2 and stats.lost_claims == 0  # 5000's and 5007's seconds
+    for chat, batch in ((5000, SECOND), (5007, THIRD)):
+        again = len(order) - 1 - order[::-1].index(chat)
+        assert set(order[:again]) >= set(batch[1:])  # not held up behind the chat's second
     async with w.ctx.db.transaction() as s:
         attempts = set(await s.scalars(select(Outbox.attempts)))
         statuses = set(await s.scalars(select(Outbox.status)))

@@ -36,7 +36,7 @@ class Claims:
     transport: Transport
     worker: str
     _claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]]
-    #: the earliest time a row put back until its chat is free falls due (see run)
+    #: the latest time a row put back until its chat is free falls due (see run)
     deferred_until: datetime | None
     put_back: int  # how many rows, so far, were put back so
 
@@ -207,7 +207,7 @@ class Claims:
         self.put_back += len(back)
         for outbox_id, wait in back.items():
             due = now + timedelta(seconds=wait)
-            if self.deferred_until is None or due < self.deferred_until:
+            if self.deferred_until is None or due > self.deferred_until:
                 self.deferred_until = due
             await s.execute(
                 update(Outbox)

@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 CLAIM_BATCH = 8
 #: The shortest wait for rows put back until their chat is free (they may be due already).
 MIN_DEFER_WAIT_SECONDS = 0.01
+MAX_DEFER_SLEEP_SECONDS = 1.0
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Dispatcher(Claims, OutboxWrites):
         self.transport = transport
         self.worker = ctx.settings.worker_id
         self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
-        self.deferred_until: datetime | None = None
+        self.deferred_until: datetime | None = None  # the latest a row put back falls due
         self.put_back = 0
 
     # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
@@ -181,8 +182,8 @@ class Dispatcher(Claims, OutboxWrites):
                 interrupt.clear()
             ids = await self.candidates(clock.now())
             if not ids:
-                wait = self._deferred_wait()
-                if not wait_deferred or wait is None or done():
+                wait = await self._deferred_wait() if wait_deferred else None
+                if wait is None or done():
                     return stats
                 if deadline is not None:
                     wait = min(wait, max(deadline - clock.monotonic(), 0.0))
@@ -195,12 +196,19 @@ class Dispatcher(Claims, OutboxWrites):
                 if step is _Step.ASK_AGAIN:
                     break
 
-    def _deferred_wait(self) -> float | None:
-        """Seconds until the rows this run put back are due (None: there are none)."""
-        until, self.deferred_until = self.deferred_until, None
-        if until is None:
+    async def _deferred_wait(self) -> float | None:
+        """With nothing due: how long to sleep before asking again, while rows this run put
+        back until their chat is free are still waiting (None: none are, or the last of them
+        fell due and was taken).  At most :data:`MAX_DEFER_SLEEP_SECONDS`, so a stop is
+        seen soon; until the earliest pending row, so each goes when it falls due."""
+        now = self.ctx.clock.now()
+        if self.deferred_until is None or self.deferred_until <= now:
+            self.deferred_until = None
             return None
-        return max((until - self.ctx.clock.now()).total_seconds(), MIN_DEFER_WAIT_SECONDS)
+        due = await self.next_due()
+        until = self.deferred_until if due is None else min(due, self.deferred_until)
+        wait = (until - now).total_seconds()
+        return min(max(wait, MIN_DEFER_WAIT_SECONDS), MAX_DEFER_SLEEP_SECONDS)
 
     def claim_batch_size(self) -> int:
         """:data:`CLAIM_BATCH`, when the lease is long enough for a batch's rows to be sent
