@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -25,15 +25,13 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.sql.elements import quoted_name
 
 from bench.common import POSTGRES_URL, BenchDatabase
+from bot.services.reminders import SQLITE_CLAIM
 from bot.store.db import _sqlite_file
 from bot.store.models import Base
+from bot.store.sqlite_values import stored_ts
 
 OUTBOX_FLOOR = "outbox_floor"
 _CLAIM_COLS = "org_id, id, next_remind_at, version, last_reminded_at, due_moved_from, escalated_at"
-_SQLITE_CLAIM = (
-    "UPDATE occurrence SET next_remind_at = ?, last_reminded_at = ?, due_moved_from = ?, "
-    "escalated_at = ? WHERE id = ? AND next_remind_at = ? AND version = ?"
-)
 _PG_CLAIM = (
     "UPDATE occurrence SET next_remind_at = v.at, last_reminded_at = v.last, "
     "due_moved_from = v.moved, escalated_at = v.esc "
@@ -74,7 +72,7 @@ async def claim_floor(bench: BenchDatabase, at: datetime, batch: int) -> list[fl
     if bench.backend == "sqlite":
         conn = _sqlite_connect(bench)
         try:
-            key = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            key = stored_ts(at)
             rows = conn.execute(
                 f"SELECT {_CLAIM_COLS} FROM occurrence WHERE next_remind_at <= ? "
                 "ORDER BY org_id, id",
@@ -86,7 +84,7 @@ async def claim_floor(bench: BenchDatabase, at: datetime, batch: int) -> list[fl
                 ]
                 t0 = time.perf_counter()
                 conn.execute("BEGIN IMMEDIATE")
-                taken = conn.executemany(_SQLITE_CLAIM, params).rowcount
+                taken = conn.executemany(SQLITE_CLAIM, params).rowcount
                 out.append(time.perf_counter() - t0)
                 conn.execute("COMMIT")
                 assert taken == len(chunk), (taken, len(chunk))

@@ -146,7 +146,8 @@ async def claim(session: AsyncSession, claims: Sequence[Claim]) -> None:
         raise ClaimConflict(f"{len(claims) - taken} of {len(claims)} stages changed")
 
 
-_SQLITE_CLAIM = (
+#: the conditional claim of one stage, as the driver runs it (bench/claimfloor.py times the same)
+SQLITE_CLAIM = (
     "UPDATE occurrence SET next_remind_at = ?, last_reminded_at = ?, due_moved_from = ?, "
     "escalated_at = ? WHERE id = ? AND next_remind_at = ? AND version = ?"
 )
@@ -161,7 +162,7 @@ async def _claim_executemany(conn: AsyncConnection, claims: Sequence[Claim]) -> 
          c.id, stored_ts(c.old), c.version)
         for c in claims
     ]  # fmt: skip
-    result = await conn.exec_driver_sql(_SQLITE_CLAIM, rows)
+    result = await conn.exec_driver_sql(SQLITE_CLAIM, rows)
     return int(result.rowcount)
 
 
