@@ -13,9 +13,17 @@ composes the morning in its share of each 30 s tick while the sender delivers; t
 periodic jobs are left out (the fake morning owes a weekly digest, which is not the
 morning's reminders).
 
+The emulator runs in a process of its own (``bench/emuproc.py``), as Telegram is not in
+the bot's process: in the bench's it would take the bot's interpreter lock for its own
+HTTP handling.
+
 ``morning_lateness_s``: from 09:00 to the last of the morning's messages reaching the
 emulator; printed next to ``N/cap`` (the messages over the cap: the time the cap alone
-needs).  Target: ``morning_lateness_s`` ≤ ``N/cap + 60 s``.
+needs).  Target: ``morning_lateness_s`` ≤ ``N/cap + 60 s``.  Beside it, in the same run,
+``morning_http_floor_msgs_per_s``: a bare HTTP client sending one of the morning's
+messages to the same emulator (``bench/httpfloor.py``), and the bot's rate over it.
+``--rate-limiter memory`` runs the sender with this process's own limiter instead of the
+one shared in the database (what ``run`` uses), to show what the sharing costs.
 """
 
 from __future__ import annotations
@@ -42,14 +50,17 @@ from bench.common import (
     verdict,
 )
 from bench.dataset import analyse, emit_stats, generate
+from bench.emuproc import EmulatorProcess
+from bench.httpfloor import http_floor
 from bench.scene import busiest_day, set_scene
 from bot.app import build_application, start_sender
 from bot.clock import FakeClock, ShiftedClock
 from bot.domain import OutboxStatus
 from bot.services.context import AppContext
 from bot.services.materialise import materialise
+from bot.services.transport import buttons_from_stored
 from bot.store.models import Occurrence, Outbox
-from tests.support.botapi import BotApiEmulator
+from bot.telegram.transport import markup
 
 SLACK_SECONDS = 60.0
 
@@ -66,11 +77,15 @@ async def _left(bench: BenchDatabase, at: datetime) -> tuple[int, int]:
     return int(due or 0), int(pending or 0)
 
 
-async def morning(bench: BenchDatabase, at: datetime, cap: int, limit: float) -> tuple[int, float]:
+async def morning(
+    bench: BenchDatabase, at: datetime, cap: int, limit: float, limiter: str
+) -> tuple[int, float]:
     """Run the bot from 09:00 until the morning is delivered: (messages, lateness)."""
-    with BotApiEmulator(TOKEN) as emu:
+    with EmulatorProcess(TOKEN) as emu:
         settings = bench.settings(telegram_api_base_url=emu.base_url)
-        settings = settings.model_copy(update={"rate_global_per_second": cap})  # above 30
+        # above Telegram's 30, which the settings refuse
+        update = {"rate_global_per_second": cap, "rate_limiter": limiter}
+        settings = settings.model_copy(update=update)
         clock, t0 = ShiftedClock(at), time.monotonic()  # 09:00, then real time
         app = build_application(settings, clock=clock, db=bench.db, with_jobs=True, startup=False)
         assert app.job_queue is not None
@@ -94,16 +109,17 @@ async def morning(bench: BenchDatabase, at: datetime, cap: int, limit: float) ->
             finally:
                 await sender.stop()
                 await app.stop()
-        sent = [c for c in emu.sent_messages() if c.ok]
-    arrived = sorted(c.at - t0 for c in sent)
+        sent = emu.arrivals()
+    arrived = sorted(at - t0 for at, _ in sent)
     if arrived:
         emit("morning_arrival_p50_s", arrived[len(arrived) // 2])
         emit("morning_arrival_p99_s", arrived[int(len(arrived) * 0.99)])
     return len(sent), arrived[-1] if arrived else 0.0
 
 
-async def run_one(backend: Backend, orgs: int, cap: int, limit: float) -> None:
+async def run_one(backend: Backend, orgs: int, cap: int, limit: float, limiter: str) -> None:
     emit("db", backend)
+    emit("rate_limiter", limiter)
     bench = await create_database(backend)
     try:
         emit_stats(await generate(bench, orgs))
@@ -112,15 +128,21 @@ async def run_one(backend: Backend, orgs: int, cap: int, limit: float) -> None:
         busy = busiest_day(ctx, FISCAL_YEAR)
         emit("due_stages", await set_scene(bench, ctx, FISCAL_YEAR, busy.day))
         await analyse(bench)
-        delivered, lateness = await morning(bench, busy.at, cap, limit)
+        delivered, lateness = await morning(bench, busy.at, cap, limit, limiter)
         due, pending = await _left(bench, busy.at)
         async with bench.db.transaction() as s:
             n = int(await s.scalar(select(func.count()).select_from(Outbox)) or 0)
+            sample = (await s.execute(select(Outbox.text, Outbox.reply_markup).limit(1))).one()
     finally:
         await bench.drop()
     emit("morning_messages", n)
     emit("morning_delivered", delivered)
-    emit("morning_delivered_msgs_per_s", delivered / lateness if lateness else 0.0)
+    rate = delivered / lateness if lateness else 0.0
+    emit("morning_delivered_msgs_per_s", rate)
+    buttons = markup(buttons_from_stored(sample.reply_markup))  # as the bot sends them
+    floor = await http_floor(sample.text or "", buttons.to_dict() if buttons else None)
+    emit("morning_http_floor_msgs_per_s", floor)  # a bare client, the same emulator
+    emit("morning_delivered_over_http_floor", rate / floor)
     emit("morning_cap_msgs_per_s", cap)
     emit("morning_n_over_cap_s", n / cap)
     emit("morning_lateness_s", lateness)
@@ -135,13 +157,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--orgs", type=int, default=NATIONAL_ORGS)
     parser.add_argument("--cap", type=int, default=500)
     parser.add_argument("--limit", type=float, default=1800.0, help="give up after (seconds)")
+    parser.add_argument(
+        "--rate-limiter",
+        choices=("database", "memory"),
+        default="database",
+        help="RATE_LIMITER: shared in the database (run's default) or this process's own",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     backends: list[Backend] = list(BACKENDS) if args.db == "both" else [args.db]
 
     async def run() -> None:
         for b in backends:
-            await run_one(b, args.orgs, args.cap, args.limit)
+            await run_one(b, args.orgs, args.cap, args.limit, args.rate_limiter)
 
     asyncio.run(run())
 
