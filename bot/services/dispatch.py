@@ -9,7 +9,8 @@
   it is, so it never holds up the rest of the batch (``reserve_sends`` of the transport).
 * As many messages in flight as the cap needs while Telegram answers (:meth:`Dispatcher.window`:
   one on a fast link at Telegram's cap, up to a batch on a slow one), each marked sent right
-  after its send: a killed process leaves at most its batch in ``sending``.  On restart (or
+  after its send (the answers that come while one write is under way, together in the
+  next): a killed process leaves at most its batch in ``sending``.  On restart (or
   when its lease expires) those go back to ``pending`` and are sent again — the ones that
   were in flight perhaps a second time (at most the window's duplicates per kill: one on a
   fast link), the others for the first time; never a loss.
@@ -117,6 +118,11 @@ class Dispatcher(Claims, OutboxWrites):
         self._claimed: dict[int, tuple[Outbox | None, list[OutboxFile]]] = {}
         self.deferred_until: datetime | None = None  # the latest a row put back falls due
         self.put_back = 0
+        self._sent_marks = []
+        #: seconds a send's outcome takes to record (a moving average): it holds its place
+        #: in the window as long as Telegram's answer does
+        self.recording = 0.0
+        self._marking = None
 
     # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
     @staticmethod
@@ -276,13 +282,14 @@ class Dispatcher(Claims, OutboxWrites):
 
     def window(self) -> int:
         """How many sends are in flight at once: as many as the cap needs while each waits
-        for Telegram's answer (1.5 × cap × round trip, at least 1 and at most a batch).  One
+        for Telegram's answer and its outcome is recorded (1.5 × cap × both, at least 1 and
+        at most a batch).  One
         on a fast link at Telegram's own cap, so a ``kill -9`` then resends at most one
         message; a slow link (or a raised cap) several, and as many at most after a kill."""
         round_trip: Callable[[], float] | None = getattr(self.transport, "round_trip", None)
         if round_trip is None:
             return 1
-        need = 1.5 * self.ctx.settings.rate_global_per_second * round_trip()
+        need = 1.5 * self.ctx.settings.rate_global_per_second * (round_trip() + self.recording)
         return max(1, min(CLAIM_BATCH, math.ceil(need)))
 
     def _paused(self) -> bool:
@@ -326,7 +333,10 @@ class Dispatcher(Claims, OutboxWrites):
         if row is None:
             return
         outcome = await self._send(row, files)
+        started = self.ctx.clock.monotonic()
         await self._record(row, outcome, stats)
+        took = self.ctx.clock.monotonic() - started
+        self.recording = 0.8 * self.recording + 0.2 * took
 
     async def _send(self, row: Outbox, files: list[OutboxFile]) -> _AllSent | Outcome:
         """The parts not sent yet; each one that goes is recorded at once, so a retry

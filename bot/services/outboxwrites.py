@@ -5,12 +5,13 @@ database is away (:meth:`OutboxWrites._settle`).  A mixin of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, update
 
 from bot.domain import OutboxStatus
 from bot.services.context import AppContext
@@ -23,21 +24,55 @@ log = logging.getLogger("bot.services.dispatch")
 SETTLE_MAX_PAUSE_SECONDS = 5.0
 
 
+OUTBOX = cast(Table, Outbox.__table__)
+_Mark = tuple[int, int | None, "asyncio.Future[None]"]
+
+
 class OutboxWrites:
     ctx: AppContext
+    #: sends answered whose rows wait to be marked sent, and the task marking them
+    _sent_marks: list[_Mark]
+    _marking: asyncio.Task[None] | None
 
     async def _mark_sent(self, outbox_id: int, text_id: int | None) -> None:
-        async with self.ctx.db.transaction() as s:
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == OutboxStatus.SENDING.value)
-                .values(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=self.ctx.clock.now(),
-                    last_error=None,
-                    telegram_message_id=text_id,
-                )
+        """Mark the row sent; returns once that has committed.  Sends answered while a
+        write is under way are marked together in the next one (one transaction for the
+        window's answers, not one each); a failed write fails each of them, for each
+        send's :meth:`_settle` to try again."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_marks.append((outbox_id, text_id, done))
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._write_marks())
+        await done
+
+    async def _write_marks(self) -> None:
+        while self._sent_marks:
+            marks, self._sent_marks = self._sent_marks, []
+            try:
+                await self._write_sent([(i, text_id) for i, text_id, _ in marks])
+            except Exception as exc:
+                for *_, done in marks:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for *_, done in marks:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _write_sent(self, marks: list[tuple[int, int | None]]) -> None:
+        table = OUTBOX
+        sent = (
+            update(table)
+            .where(table.c.id == bindparam("m_id"), table.c.status == OutboxStatus.SENDING.value)
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=self.ctx.clock.now(),
+                last_error=None,
+                telegram_message_id=bindparam("m_text"),
             )
+        )
+        async with self.ctx.db.transaction() as s:
+            await s.execute(sent, [{"m_id": i, "m_text": text_id} for i, text_id in marks])
 
     async def _settle(self, write: Callable[[], Awaitable[None]]) -> None:
         """Record what Telegram said about a send, retrying while the database is away.

@@ -57,9 +57,16 @@ GLOBAL_KEY = "*"
 PRUNE_AFTER_SECONDS = 3600.0
 PRUNE_EVERY_SECONDS = 600.0
 MAX_LEAD_SECONDS = 0.2
-#: Below Telegram's cap these change nothing (its gap, 40 ms at 25/s, is larger).
-MIN_LATE_SECONDS = 0.02
+#: A slot is still used this late (or one gap, if longer): in any second, at most 1.1 × the
+#: cap then goes (28 at the default 25 a second; Telegram allows 30).  Any less, and the
+#: event loop's own jitter gives up slots, each given up costing a transaction.
+MIN_LATE_SECONDS = 0.1
+#: Below Telegram's cap this changes nothing (its two gaps, 80 ms at 25/s, are as long).
 MAX_PACE_SECONDS = 0.08
+#: A batch's slots spread this much wider after a send missed its slot, and drawn this much
+#: closer after a batch that missed none.
+PACE_WIDER = 1.5
+PACE_NARROWER = 0.95
 #: A chat not free within this of the batch's next slot is left out of the batch.
 DEFER_AFTER_SECONDS = 0.1
 
@@ -102,11 +109,11 @@ class SharedSlots:
         self._clock = clock
         self._global_gap = 1.0 / global_per_second
         #: a reserved slot not used by then is given up (a new one is reserved): one gap,
-        #: and never less than MIN_LATE_SECONDS (at a cap far above Telegram's, the event
-        #: loop's own jitter would otherwise give up most slots)
+        #: and never less than MIN_LATE_SECONDS
         self.max_late = max(self._global_gap, MIN_LATE_SECONDS)
         #: a batch's slots are spaced at the process's own pace up to this (2 gaps, at least
-        #: MAX_PACE_SECONDS: a process slower than a high cap's gap keeps its slots)
+        #: MAX_PACE_SECONDS: a process slower than a high cap's gap keeps its slots; see
+        #: :meth:`_next_pace`)
         self._max_spacing = max(2 * self._global_gap, MAX_PACE_SECONDS)
         self._private_gap = (1.0 + chat_margin) / private_per_second
         self._group_gap = (60.0 + chat_margin) / group_per_minute
@@ -117,10 +124,12 @@ class SharedSlots:
         self._lead = 0.0
         self._base = 0.0  # the monotonic time of the last reservation's lock
         self._fresh = False  # no send since the last reservation
-        #: this process's own work from one send of a batch to the next, waits not counted (a
-        #: moving average): a batch's slots are spaced so (at least 1/25 s, at most 2/25 s),
-        #: so that a slow process does not fall behind its own slots and give them up
+        #: how far apart a batch's slots are (:meth:`_next_pace`: at least the cap's gap, at
+        #: most ``_max_spacing``), so that a process slower than the cap (its own work
+        #: between sends, however many it has in flight) does not fall behind its own slots
+        #: and give them up, each given up costing a transaction
         self._pace = self._global_gap
+        self._late = False  # a send of this batch came after its slot had been given up
         self._last_sent = -math.inf
         #: sends of this process waiting for their slot (one holding a slot ahead of its
         #: own last send forbids taking the process's unused slots back)
@@ -137,7 +146,7 @@ class SharedSlots:
         :meth:`acquire` need none.  A chat whose own next slot lies more than
         :data:`DEFER_AFTER_SECONDS` past the batch's is not reserved (it would hold the rest
         of the batch back): returned, with the seconds until it is free."""
-        spacing = min(max(self._global_gap, self._pace), self._max_spacing)
+        spacing = self._next_pace()
         # the last batch's unused slots (its rows given back) are taken back, not left to
         # hold their chats for a second
         leftover, self._prepared = self._prepared, {}
@@ -153,6 +162,20 @@ class SharedSlots:
             self._prepared = await self._reserve(s, chat_ids, spacing, given_up, again, deferred)
         return deferred
 
+    @property
+    def spacing(self) -> float:
+        """Seconds between the slots this process reserved last."""
+        return self._pace
+
+    def _next_pace(self) -> float:
+        """The spacing of the next batch's slots: back towards the cap's own gap a little
+        after every batch whose sends all kept up with their slots (:meth:`_again` widens
+        it at once when one did not: the process is slower than its slots)."""
+        if not self._late:
+            self._pace = max(self._pace * PACE_NARROWER, self._global_gap)
+        self._late = False
+        return self._pace
+
     async def acquire(self, chat_id: ChatId) -> None:
         """Wait for this send's slot (reserved now unless :meth:`prepare` did)."""
         self._waiting += 1
@@ -164,10 +187,6 @@ class SharedSlots:
     async def _acquire(self, chat_id: ChatId) -> None:
         key = chat_key(chat_id) or ""
         slot = self._prepared.pop(key, None)
-        since = self._clock.monotonic() - self._last_sent
-        if slot is not None and not self._fresh and since < 0.5:
-            # the process's own work between two sends of a batch (not its waits)
-            self._pace = 0.8 * self._pace + 0.2 * since
         for _ in range(3):
             if self._fresh:
                 self._fresh = False
@@ -191,12 +210,14 @@ class SharedSlots:
         given_up = {key: late.chat_next} if late is not None else {}
         chats: list[ChatId] = [chat_id]
         if late is not None:
+            self._late = True
+            self._pace = min(self._pace * PACE_WIDER, self._max_spacing)
             rest, self._prepared = self._prepared, {}
             given_up.update((k, v.chat_next) for k, v in rest.items())
             chats += [v.chat_id for v in rest.values()]
         async with self._db.transaction() as s:
             self._prepared = await self._reserve(
-                s, chats, given_up=given_up, again=self._waiting <= 1
+                s, chats, self._pace, given_up=given_up, again=self._waiting <= 1
             )
         return self._prepared.pop(key)
 
