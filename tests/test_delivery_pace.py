@@ -5,10 +5,11 @@ window are marked sent in one transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import event, select
@@ -82,6 +83,53 @@ async def test_a_slot_a_little_late_is_still_taken(db: Database) -> None:
     assert slots.reservations == before
     assert slots.max_late == pytest.approx(0.1)
     assert SharedSlots(db, clock).max_late == pytest.approx(0.1)  # 25 a second: 40 ms gap
+
+
+class SlowCommits:
+    """A database whose first unit of work after ``arm()``, once committed, lets the second
+    one commit before its caller goes on (as an answer from PostgreSQL may come back late,
+    while another send's reservation runs)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db, self.units = db, -1
+        self.second_done = asyncio.Event()
+
+    def arm(self) -> None:
+        self.units = 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        if self.units < 0:
+            async with self.db.transaction() as s:
+                yield s
+            return
+        self.units += 1
+        n = self.units
+        async with self.db.transaction() as s:
+            yield s
+        if n == 1:
+            await asyncio.wait_for(self.second_done.wait(), 10)
+        else:
+            self.second_done.set()
+
+
+async def test_a_late_send_keeps_its_slot_while_another_send_reserves(db: Database) -> None:
+    """A batch's send that missed its slot reserves again for itself and the rest of its
+    batch; a handler's answer reserving at the same moment (its commit in between) neither
+    takes that slot nor drops the batch's: each send goes, and the rest of the batch needs
+    no further reservation."""
+    clock = FakeClock((await staff_world(db)).clock.now())
+    slow = SlowCommits(db)
+    slots = SharedSlots(cast(Database, slow), clock, global_per_second=CAP)
+    batch = list(range(9500, 9500 + CLAIM_BATCH))
+    await slots.prepare(batch)
+    clock.advance(0.5)  # the batch's slots are all past
+    slow.arm()
+    before = slots.reservations
+    await asyncio.gather(slots.acquire(batch[0]), slots.acquire(9599))  # 9599: an answer
+    assert slow.second_done.is_set()  # the two reservations did overlap
+    await _acquire_all(slots, clock, batch[1:])
+    assert slots.reservations == before + 2
 
 
 async def test_the_window_counts_the_time_an_outcome_takes_to_record(db: Database) -> None:

@@ -15,18 +15,19 @@ next slot, and moves both on.  :meth:`SharedSlots.prepare` reserves the slots of
 claimed batch inside the dispatcher's claim transaction, so a message costs no transaction
 of its own; any other send (a handler's answer) reserves its own in :meth:`acquire`.
 
-A send never goes before its slot, and goes at most one global gap (40 ms) after it: a slot
-that late is given up, and the rest of its batch is reserved again at once (its unused slots
-taken back when nobody reserved after them).  So on average at most 25 a second leave, in
-any one second at most 26 (Telegram allows 30), and a chat's sends stay over 1.1 s apart.
+A send never goes before its slot, and goes at most 0.1 s after it (one global gap, if
+longer): a slot later than that is given up, and the rest of its batch is reserved again at
+once (its unused slots taken back when nobody reserved after them).  So on average at most
+25 a second leave, in any one second at most 28 (Telegram allows 30), and a chat's sends
+stay over 1.1 s apart.  Each send takes its slot from its own reservation, so sends that
+reserve at the same time (a late one, a handler's answer) never take each other's.
 To stay punctual, a batch's first slot lies past the claim's commit (a moving average of
 how long that takes), and a process slower than 40 ms a send spaces its batch's slots at
 its own pace (at most 80 ms) rather than falling behind them.  A chat of the batch whose
 own slot is over 0.1 s away (a person who had a message a moment ago) is left out of it,
 and the dispatcher puts its row back until then: one chat's second never holds the batch.
-Above Telegram's cap (the emulator's raised caps) a slot may be up to 20 ms late.  Times
-are the injected clock's wall time (seconds since the epoch): processes on several hosts
-need their clocks in step (NTP), since a skew eats the chat margin.  A 429
+Times are the injected clock's wall time (seconds since the epoch): processes on several
+hosts need their clocks in step (NTP), since a skew eats the chat margin.  A 429
 moves the ``*`` row past its ``retry_after``, so every process waits it out; rows another
 process had already reserved (at most a batch) may still go.
 """
@@ -216,10 +217,15 @@ class SharedSlots:
             given_up.update((k, v.chat_next) for k, v in rest.items())
             chats += [v.chat_id for v in rest.values()]
         async with self._db.transaction() as s:
-            self._prepared = await self._reserve(
+            got = await self._reserve(
                 s, chats, self._pace, given_up=given_up, again=self._waiting <= 1
             )
-        return self._prepared.pop(key)
+        # this send's own slot, from its own reservation: while the commit was awaited,
+        # another send (a handler's answer, a window's other late send) may have reserved
+        # too, and each keeps what the other reserved
+        mine = got.pop(key)
+        self._prepared.update(got)
+        return mine
 
     async def pause(self, seconds: float) -> None:
         """A 429: no process reserves a slot before ``seconds`` from now."""
