@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Collection
+from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.domain import OutboxStatus
@@ -123,3 +125,65 @@ async def test_sends_in_flight_are_what_the_cap_needs(
     assert link.peak == in_flight
     assert stats.sent == len(chats)
     assert sorted(d.to for d in link.deliveries) == chats
+
+
+class WatchedLink(SlowLink):
+    """A slow link that notes, for each send, whether its chat already had one in flight."""
+
+    def __init__(self, clock: FakeClock, round_trip_seconds: float) -> None:
+        super().__init__(clock, round_trip_seconds)
+        self.chats_in_flight: Counter[Address] = Counter()
+        self.overlapping_chat = 0
+
+    async def send_text(self, to: Address, text: str, buttons: Buttons = ()) -> Outcome:
+        self.overlapping_chat += self.chats_in_flight[to] > 0
+        self.chats_in_flight[to] += 1
+        try:
+            return await super().send_text(to, text, buttons)
+        finally:
+            self.chats_in_flight[to] -= 1
+
+
+class ClaimsWatched(Dispatcher):
+    """Notes, as each batch is claimed, how many rows this worker holds unsent."""
+
+    in_flight_at_claims: list[int]
+
+    async def claim_batch(
+        self, ids: list[int], now: datetime, busy: Collection[int] = ()
+    ) -> list[int]:
+        async with self.ctx.db.transaction() as s:
+            held = await s.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(Outbox.status == OutboxStatus.SENDING.value)
+            )
+        self.in_flight_at_claims.append(int(held or 0))
+        return await super().claim_batch(ids, now, busy)
+
+
+async def test_the_next_batch_is_claimed_while_the_last_ones_sends_are_in_flight(
+    db: Database,
+) -> None:
+    """The claim of a batch does not wait for the last batch's answers: it is made while
+    they are still in flight.  A row whose chat has a send in flight goes back (its attempt
+    not counted) and goes after it: one chat never has two sends in flight, every row goes
+    once."""
+    w = await staff_world(db)
+    first = list(range(6100, 6100 + CLAIM_BATCH))
+    second = [first[-1], *range(6200, 6200 + CLAIM_BATCH - 1)]  # the last chat again
+    await put(w, first, "p")
+    await put(w, second, "q")
+    link = WatchedLink(w.clock, 0.3)
+    dispatcher = ClaimsWatched(w.ctx, link)
+    dispatcher.in_flight_at_claims = []
+    stats = await dispatcher.run()
+    assert dispatcher.in_flight_at_claims[0] == 0
+    assert dispatcher.in_flight_at_claims[1] > 0  # claimed while the first batch's are
+    assert link.overlapping_chat == 0
+    assert stats.sent == len(first) + len(second)
+    assert Counter(d.to for d in link.deliveries) == Counter(first + second)
+    async with w.ctx.db.transaction() as s:
+        attempts = set(await s.scalars(select(Outbox.attempts)))
+        statuses = set(await s.scalars(select(Outbox.status)))
+    assert attempts == {1} and statuses == {OutboxStatus.SENT.value}

@@ -6,6 +6,7 @@ sent; and, at a start or a stop, the rows a worker left in flight."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,7 +28,7 @@ class _ReserveSends(Protocol):
     others' slots in ``session``."""
 
     async def __call__(
-        self, chat_ids: list[int], session: AsyncSession | None
+        self, chat_ids: list[int], session: AsyncSession | None, busy: Collection[int]
     ) -> dict[int, float]: ...
 
 
@@ -86,11 +87,15 @@ class Claims:
     async def claim(self, outbox_id: int, now: datetime) -> bool:
         return outbox_id in await self.claim_batch([outbox_id], now)
 
-    async def claim_batch(self, ids: list[int], now: datetime) -> list[int]:
+    async def claim_batch(
+        self, ids: list[int], now: datetime, busy: Collection[int] = ()
+    ) -> list[int]:
         """Claim those of ``ids`` that are still pending and due, in one conditional
         ``UPDATE … RETURNING id`` that commits before any send: the ids it returns are this
         worker's, the others went to another worker (or were rescheduled).  The rows are read
-        in the claiming transaction; the won ids come back in the order asked."""
+        in the claiming transaction; the won ids come back in the order asked.  ``busy``: the
+        chats of this worker's sends still in flight, whose rows go back like a batch's
+        second row of one chat."""
         if not ids:
             return []
         async with self.ctx.db.transaction() as s:
@@ -115,9 +120,9 @@ class Claims:
                 return []
             # read in the claiming transaction: one commit less for every message
             rows = {r.id: r for r in await s.scalars(select(Outbox).where(Outbox.id.in_(won)))}
-            won -= await self._one_per_chat(s, [i for i in ids if i in won], rows)
+            won -= await self._one_per_chat(s, [i for i in ids if i in won], rows, busy)
             won -= await self._reserve_slots(
-                s, [rows[i] for i in ids if i in won and i in rows], now
+                s, [rows[i] for i in ids if i in won and i in rows], now, busy
             )
             files: dict[int, list[OutboxFile]] = {i: [] for i in won}
             for f in await s.scalars(
@@ -132,13 +137,15 @@ class Claims:
         return claimed
 
     @staticmethod
-    async def _one_per_chat(s: AsyncSession, won: list[int], rows: dict[int, Outbox]) -> set[int]:
-        """A batch holds at most one row per chat: what one row's answer does to its chat
-        (blocked: the chat's pending rows cancelled; migrated: moved to the new id) then
-        never meets a row this worker holds, and no send of a batch waits out another's
-        per-chat spacing.  The later rows of a chat go back in the same transaction (their
-        claim's attempt not counted); returns their ids."""
-        seen: set[int] = set()
+    async def _one_per_chat(
+        s: AsyncSession, won: list[int], rows: dict[int, Outbox], busy: Collection[int]
+    ) -> set[int]:
+        """A worker holds at most one row per chat in flight: what one row's answer does to
+        its chat (blocked: the chat's pending rows cancelled; migrated: moved to the new id)
+        then never meets a row this worker holds, and no send waits out another's per-chat
+        spacing.  The later rows of a chat, and the rows of ``busy`` chats, go back in the
+        same transaction (their claim's attempt not counted); returns their ids."""
+        seen: set[int] = set(busy)
         again: set[int] = set()
         for i in won:
             row = rows.get(i)
@@ -192,7 +199,9 @@ class Claims:
             return 0
         return int(res.rowcount)  # type: ignore[attr-defined]
 
-    async def _reserve_slots(self, s: AsyncSession, rows: list[Outbox], now: datetime) -> set[int]:
+    async def _reserve_slots(
+        self, s: AsyncSession, rows: list[Outbox], now: datetime, busy: Collection[int]
+    ) -> set[int]:
         """Ready the batch's sends through the transport's ``reserve_sends``, when it has one:
         with the limit shared in the database, its send slots in the claim's own transaction
         (:meth:`bot.telegram.sharedlimit.SharedSlots.prepare`, no transaction of their own).
@@ -202,7 +211,7 @@ class Claims:
         reserve: _ReserveSends | None = getattr(self.transport, "reserve_sends", None)
         if reserve is None or not rows:
             return set()
-        later = await reserve([row.chat_id for row in rows], s)
+        later = await reserve([row.chat_id for row in rows], s, busy)
         back = {row.id: later[row.chat_id] for row in rows if row.chat_id in later}
         self.put_back += len(back)
         for outbox_id, wait in back.items():

@@ -10,10 +10,12 @@
 * As many messages in flight as the cap needs while Telegram answers (:meth:`Dispatcher.window`:
   one on a fast link at Telegram's cap, up to a batch on a slow one), each marked sent right
   after its send (the answers that come while one write is under way, together in the
-  next): a killed process leaves at most its batch in ``sending``.  On restart (or
-  when its lease expires) those go back to ``pending`` and are sent again — the ones that
-  were in flight perhaps a second time (at most the window's duplicates per kill: one on a
-  fast link), the others for the first time; never a loss.
+  next).  The next batch is claimed while the last one's sends are still in flight (its rows
+  of their chats go back), so its claim and its first slot's lead overlap them instead of
+  adding to each batch: a killed process leaves at most two batches in ``sending``.  On
+  restart (or when its lease expires) those go back to ``pending`` and are sent again — the
+  ones that were in flight perhaps a second time (at most the window's duplicates per kill:
+  one on a fast link), the others for the first time; never a loss.
 * The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
   :mod:`bot.telegram.transport`, which sends through the rate limiter with ``retries=0``);
   this module knows its outcomes, not its errors.  A ``RetryAfter`` pauses every send
@@ -31,35 +33,22 @@ import enum
 import functools
 import logging
 import math
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import assert_never
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from bot.domain import OutboxStatus
 from bot.services import deliverypause
 from bot.services.claims import Claims
 from bot.services.context import AppContext
-from bot.services.outboxwrites import OutboxWrites
-from bot.services.transport import (
-    BotUnusable,
-    Done,
-    Migrated,
-    Outcome,
-    OutgoingFile,
-    Permanent,
-    Rejected,
-    RetryAfter,
-    Sent,
-    Transient,
-    Transport,
-    buttons_from_stored,
-)
-from bot.services.unreachable import chat_moved, chat_unreachable
+from bot.services.sendrow import DispatchStats, RowDelivery, backoff
+from bot.services.transport import Transport
 from bot.store.models import Outbox, OutboxFile
+
+__all__ = ["CLAIM_BATCH", "DispatchStats", "Dispatcher", "backoff"]
 
 log = logging.getLogger(__name__)
 
@@ -72,45 +61,50 @@ MIN_DEFER_WAIT_SECONDS = 0.01
 MAX_DEFER_SLEEP_SECONDS = 1.0
 
 
-@dataclass
-class DispatchStats:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    rate_limited: int = 0
-    lost_claims: int = 0
-    paused: int = 0  # rows given back because the channel refused the bot
-    waited: int = 0  # rows put back until their chat was free (not lost to another worker)
-
-
-def backoff(attempts: int, cap_seconds: float = 300) -> timedelta:
-    """5 s, 10 s, 20 s … capped (``OUTBOX_RETRY_MAX_SECONDS``, 5 minutes)."""
-    return timedelta(seconds=min(5 * 2 ** min(max(attempts - 1, 0), 30), cap_seconds))
-
-
-@dataclass(frozen=True)
-class _AllSent:
-    """Every part of the row went; ``text_id`` is its text's message (None: files only)."""
-
-    text_id: int | None
-
-
 class _Step(enum.Enum):
     NEXT = "next batch"
     ASK_AGAIN = "ask the due rows again"
     RETURN = "return"
 
 
-async def _ended(tasks: Collection[asyncio.Task[None]]) -> None:
-    """Wait for every one of these sends, then raise the first failure: a send that went
-    out is recorded, never cut off because another failed."""
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
+@dataclass
+class _Pass:
+    """One :meth:`Dispatcher.run`: its limits, its figures, and the sends under way (each
+    with its chat)."""
+
+    stats: DispatchStats
+    interrupt: asyncio.Event | None
+    stopping: Callable[[], bool] | None
+    wait_deferred: bool
+    deadline: float | None
+    max_messages: int | None
+    flying: dict[asyncio.Task[None], int] = field(default_factory=dict)
+    done: Callable[[], bool] = lambda: False
+
+
+def _done(p: _Pass, clock: Clock) -> bool:
+    """A stop, the budget spent, or as many sent as asked."""
+    return (
+        (p.stopping is not None and p.stopping())
+        or (p.deadline is not None and clock.monotonic() >= p.deadline)
+        or (p.max_messages is not None and p.stats.sent >= p.max_messages)
+    )
+
+
+async def _landed(flying: dict[asyncio.Task[None], int], *, only_done: bool = False) -> None:
+    """Wait for every send under way (``only_done``: take the finished ones only), then
+    raise the first failure: a send that went out is recorded, never cut off because
+    another failed."""
+    tasks = [t for t in flying if t.done()] if only_done else list(flying)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        del flying[task]
+    for result in results:
         if isinstance(result, BaseException):
             raise result
 
 
-class Dispatcher(Claims, OutboxWrites):
+class Dispatcher(Claims, RowDelivery):
     def __init__(self, ctx: AppContext, transport: Transport) -> None:
         self.ctx = ctx
         self.transport = transport
@@ -125,16 +119,6 @@ class Dispatcher(Claims, OutboxWrites):
         self._marking = None
 
     # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
-    @staticmethod
-    async def _load(s: AsyncSession, outbox_id: int) -> tuple[Outbox | None, list[OutboxFile]]:
-        row = await s.get(Outbox, outbox_id)
-        files = await s.scalars(
-            select(OutboxFile)
-            .where(OutboxFile.outbox_id == outbox_id)
-            .order_by(OutboxFile.position)
-        )
-        return row, list(files)
-
     async def candidates(self, now: datetime) -> list[int]:
         async with self.ctx.db.transaction() as s:
             rows = await s.scalars(
@@ -166,39 +150,49 @@ class Dispatcher(Claims, OutboxWrites):
         :meth:`window` at a time.  When ``interrupt`` is set (a commit queued something), the batch's unsent rows
         are given back and the due rows are asked again, so a press never waits behind a batch
         of bulk; when ``stopping()`` says so, they are given back and it returns."""
-        stats = DispatchStats()
         clock = self.ctx.clock
         deadline = clock.monotonic() + budget_seconds if budget_seconds is not None else None
-
-        def done() -> bool:
-            return (
-                (stopping is not None and stopping())
-                or (deadline is not None and clock.monotonic() >= deadline)
-                or (max_messages is not None and stats.sent >= max_messages)
-            )
-
+        p = _Pass(DispatchStats(), interrupt, stopping, wait_deferred, deadline, max_messages)
+        p.done = functools.partial(_done, p, clock)
         if recover:
             await self.recover()
-        size = self.claim_batch_size()
         self.deferred_until = None
+        try:
+            await self._rounds(p)
+        except asyncio.CancelledError:  # a stop that could not wait: the sends go with it
+            for task in p.flying:
+                task.cancel()
+            raise
+        except Exception:  # a send that went is recorded, never cut off by another's failure
+            await asyncio.gather(*p.flying, return_exceptions=True)
+            raise
+        await _landed(p.flying)
+        return p.stats
+
+    async def _rounds(self, p: _Pass) -> None:
+        """Ask for the due rows and send them a batch at a time, each batch claimed while
+        the sends of the last are still in flight, until none are due (or ``p`` says so)."""
+        clock = self.ctx.clock
+        size = self.claim_batch_size()
         while True:
-            if stopping is not None and stopping():
-                return stats
-            if interrupt is not None:
-                interrupt.clear()
+            if p.stopping is not None and p.stopping():
+                return
+            if p.interrupt is not None:
+                p.interrupt.clear()
             ids = await self.candidates(clock.now())
             if not ids:
-                wait = await self._deferred_wait() if wait_deferred else None
-                if wait is None or done():
-                    return stats
-                if deadline is not None:
-                    wait = min(wait, max(deadline - clock.monotonic(), 0.0))
+                await _landed(p.flying)  # their outcomes may reschedule rows
+                wait = await self._deferred_wait() if p.wait_deferred else None
+                if wait is None or p.done():
+                    return
+                if p.deadline is not None:
+                    wait = min(wait, max(p.deadline - clock.monotonic(), 0.0))
                 await clock.sleep(wait)
                 continue
             for start in range(0, len(ids), size):
-                step = await self._batch(ids[start : start + size], stats, done, interrupt)
+                step = await self._batch(ids[start : start + size], p)
                 if step is _Step.RETURN:
-                    return stats
+                    return
                 if step is _Step.ASK_AGAIN:
                     break
 
@@ -225,67 +219,56 @@ class Dispatcher(Claims, OutboxWrites):
         one_row = 61.0 + 3 * settings.request_timeout_seconds
         return CLAIM_BATCH if settings.outbox_lease_seconds >= 2 * one_row else 1
 
-    async def _batch(
-        self,
-        ids: list[int],
-        stats: DispatchStats,
-        done: Callable[[], bool],
-        interrupt: asyncio.Event | None,
-    ) -> _Step:
-        """Claim ``ids`` at once and send the rows won, at most :meth:`window` of them in
-        flight.  Before each send starts: a stop or the budget spent, a wake-up for an
-        interactive row, a 429's pause (never wait one out holding claims), or a claim half
-        the lease old gives the unsent rows back (the sends in flight are finished first)."""
-        clock = self.ctx.clock
-        if done():
+    async def _batch(self, ids: list[int], p: _Pass) -> _Step:
+        """Claim ``ids`` at once (the rows of chats with a send in flight go back) and start
+        the sends of the rows won, at most :meth:`window` in flight, this batch's and the
+        last's together; returns once the last has started.  Before each send starts: a stop
+        or the budget spent, a wake-up for an interactive row, a 429's pause (never wait one
+        out holding claims), or a claim half the lease old gives the unsent rows back (the
+        sends in flight are finished first)."""
+        clock, stats = self.ctx.clock, p.stats
+        if p.done():
             return _Step.RETURN
-        if interrupt is not None and interrupt.is_set():
+        if p.interrupt is not None and p.interrupt.is_set():
             return _Step.ASK_AGAIN
-        if not await self._wait_out_pause(lambda: done()):
+        if not await self._wait_out_pause(p.done):
             return _Step.RETURN
+        await _landed(p.flying, only_done=True)
         claimed_at = clock.monotonic()
         before = self.put_back
-        claimed = await self.claim_batch(ids, clock.now())
+        claimed = await self.claim_batch(ids, clock.now(), set(p.flying.values()))
         stats.waited += self.put_back - before
         stats.lost_claims += len(ids) - len(claimed) - (self.put_back - before)
         hold = self.ctx.settings.outbox_lease_seconds / 2
-        flying: set[asyncio.Task[None]] = set()
-        try:
-            for n, outbox_id in enumerate(claimed):
-                while len(flying) >= self.window():
-                    finished, flying = await asyncio.wait(
-                        flying, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if any(not t.cancelled() and t.exception() for t in finished):
-                        await _ended([*finished, *flying])
-                step = _Step.NEXT
-                if done():
-                    step = _Step.RETURN
-                elif n and (
-                    (interrupt is not None and interrupt.is_set())
-                    or self._paused()
-                    or clock.monotonic() - claimed_at >= hold
-                ):
-                    step = _Step.ASK_AGAIN
-                if step is not _Step.NEXT:
-                    await _ended(flying)
-                    await self.release_unsent(claimed[n:])
-                    return step
-                stats.claimed += 1
-                flying.add(asyncio.create_task(self.deliver(outbox_id, stats)))
-            await _ended(flying)
-        except asyncio.CancelledError:  # a stop that could not wait: the sends go with it
-            for task in flying:
-                task.cancel()
-            raise
+        for n, outbox_id in enumerate(claimed):
+            while len(p.flying) >= self.window():
+                await asyncio.wait(p.flying, return_when=asyncio.FIRST_COMPLETED)
+                await _landed(p.flying, only_done=True)
+            step = _Step.NEXT
+            if p.done():
+                step = _Step.RETURN
+            elif n and (
+                (p.interrupt is not None and p.interrupt.is_set())
+                or self._paused()
+                or clock.monotonic() - claimed_at >= hold
+            ):
+                step = _Step.ASK_AGAIN
+            if step is not _Step.NEXT:
+                await _landed(p.flying)
+                await self.release_unsent(claimed[n:])
+                return step
+            stats.claimed += 1
+            loaded = self._claimed.get(outbox_id)
+            chat = loaded[0].chat_id if loaded is not None and loaded[0] is not None else 0
+            p.flying[asyncio.create_task(self.deliver(outbox_id, stats))] = chat
         return _Step.NEXT
 
     def window(self) -> int:
         """How many sends are in flight at once: as many as the cap needs while each waits
         for Telegram's answer and its outcome is recorded (1.5 × cap × both, at least 1 and
-        at most a batch).  One
-        on a fast link at Telegram's own cap, so a ``kill -9`` then resends at most one
-        message; a slow link (or a raised cap) several, and as many at most after a kill."""
+        at most a batch).  One on a fast link at Telegram's own cap, so a ``kill -9`` then
+        resends at most one message; a slow link (or a raised cap) several, and as many at
+        most after a kill."""
         round_trip: Callable[[], float] | None = getattr(self.transport, "round_trip", None)
         if round_trip is None:
             return 1
@@ -321,81 +304,3 @@ class Dispatcher(Claims, OutboxWrites):
         if due is not None and probe is not None and self.ctx.delivery_pause.active:
             return max(due, probe)
         return due
-
-    # -- one row --------------------------------------------------------------------------
-    async def deliver(self, outbox_id: int, stats: DispatchStats) -> None:
-        """Send one claimed row (its text, then its files) and record what came of it."""
-        loaded = self._claimed.pop(outbox_id, None)
-        if loaded is None:
-            async with self.ctx.db.transaction() as s:
-                loaded = await self._load(s, outbox_id)
-        row, files = loaded
-        if row is None:
-            return
-        outcome = await self._send(row, files)
-        started = self.ctx.clock.monotonic()
-        await self._record(row, outcome, stats)
-        took = self.ctx.clock.monotonic() - started
-        self.recording = 0.8 * self.recording + 0.2 * took
-
-    async def _send(self, row: Outbox, files: list[OutboxFile]) -> _AllSent | Outcome:
-        """The parts not sent yet; each one that goes is recorded at once, so a retry
-        resends none of them.  Stops at the first that does not go."""
-        text_id = row.telegram_message_id
-        if row.text and text_id is None:
-            buttons = buttons_from_stored(row.reply_markup)
-            outcome = await self.transport.send_text(row.chat_id, row.text, buttons)
-            if not isinstance(outcome, Sent):
-                return outcome
-            text_id = outcome.message_id
-            if files:
-                await self._settle(functools.partial(self._mark_part, row.id, None, text_id))
-        for f in files:
-            if f.telegram_message_id is not None:
-                continue
-            part = OutgoingFile(
-                "photo" if f.kind == "photo" else "document", f.filename, f.content, f.caption
-            )
-            outcome = await self.transport.send_file(row.chat_id, part)
-            if not isinstance(outcome, Sent):
-                return outcome
-            await self._settle(functools.partial(self._mark_part, row.id, f.id, outcome.message_id))
-        return _AllSent(text_id)
-
-    async def _record(self, row: Outbox, outcome: _AllSent | Outcome, stats: DispatchStats) -> None:
-        """What the outcome of a send does to the row (and, for some, to its chat)."""
-        outbox_id = row.id
-        match outcome:
-            case _AllSent(text_id):
-                await self._settle(lambda: self._mark_sent(outbox_id, text_id))
-                stats.sent += 1
-            case RetryAfter(seconds):  # every send waits (paused_for); this one is not counted
-                stats.rate_limited += 1
-                stats.retried += 1
-                error, delay = f"429: retry after {seconds:g} s", timedelta(seconds=seconds)
-                await self._settle(
-                    lambda: self._reschedule(outbox_id, error, delay, count_attempt=False)
-                )
-            case Transient(reason):  # never given up by count, only delayed
-                stats.retried += 1
-                delay = backoff(row.attempts, self.ctx.settings.outbox_retry_max_seconds)
-                await self._settle(lambda: self._reschedule(outbox_id, reason, delay))
-            case BotUnusable(reason):  # about the bot: the row goes back as it was
-                stats.paused += 1
-                await self._settle(
-                    lambda: self._reschedule(outbox_id, reason, timedelta(0), count_attempt=False)
-                )
-                await deliverypause.pause(self.ctx, reason)
-            case Migrated(new_chat_id):
-                stats.retried += 1
-                await chat_moved(self.ctx, row.chat_id, new_chat_id)
-            case Permanent(reason):
-                stats.failed += 1
-                await chat_unreachable(self.ctx, row, reason)
-            case Rejected(reason):  # a malformed message: retrying cannot help
-                stats.failed += 1
-                await self._fail(outbox_id, reason)
-            case Sent() | Done():  # pragma: no cover - _send turns these into _AllSent
-                raise AssertionError(f"unexpected outcome {outcome}")
-            case _:
-                assert_never(outcome)

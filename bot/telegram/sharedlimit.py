@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
@@ -140,27 +140,35 @@ class SharedSlots:
         self.reservations = 0
 
     async def prepare(
-        self, chat_ids: Sequence[ChatId], session: AsyncSession | None = None
+        self,
+        chat_ids: Sequence[ChatId],
+        session: AsyncSession | None = None,
+        keep: Collection[ChatId] = (),
     ) -> dict[ChatId, float]:
         """Reserve one send to each of ``chat_ids`` (distinct), in that order, in one
         transaction (``session``'s: the dispatcher's claim), so that the sends'
         :meth:`acquire` need none.  A chat whose own next slot lies more than
         :data:`DEFER_AFTER_SECONDS` past the batch's is not reserved (it would hold the rest
-        of the batch back): returned, with the seconds until it is free."""
+        of the batch back): returned, with the seconds until it is free.
+
+        The slots reserved before and not used yet are given up (their rows were given
+        back), except those of ``keep``: the chats of the sends still in flight, which the
+        dispatcher started before it claimed this batch; this batch's slots follow theirs."""
         spacing = self._next_pace()
         # the last batch's unused slots (its rows given back) are taken back, not left to
         # hold their chats for a second
-        leftover, self._prepared = self._prepared, {}
-        given_up = {k: v.chat_next for k, v in leftover.items() if k}
-        again = not self._waiting
+        kept_keys = {chat_key(c) or "" for c in keep}
+        kept = {k: v for k, v in self._prepared.items() if k in kept_keys}
+        given_up = {k: v.chat_next for k, v in self._prepared.items() if k and k not in kept}
+        self._prepared = kept
+        again = not self._waiting and not kept
         deferred: dict[ChatId, float] = {}
         if session is not None:
-            self._prepared = await self._reserve(
-                session, chat_ids, spacing, given_up, again, deferred
-            )
-            return deferred
-        async with self._db.transaction() as s:
-            self._prepared = await self._reserve(s, chat_ids, spacing, given_up, again, deferred)
+            got = await self._reserve(session, chat_ids, spacing, given_up, again, deferred)
+        else:
+            async with self._db.transaction() as s:
+                got = await self._reserve(s, chat_ids, spacing, given_up, again, deferred)
+        self._prepared.update(got)
         return deferred
 
     @property

@@ -17,6 +17,7 @@ What the errors mean:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -178,19 +179,20 @@ class TelegramTransport:
         return Done()
 
     async def reserve_sends(
-        self, chat_ids: list[int], session: AsyncSession | None
+        self, chat_ids: list[int], session: AsyncSession | None, busy: Collection[int] = ()
     ) -> dict[int, float]:
         """Ready a claimed batch's sends: the chats whose own window is not free soon (this
         process's limiter; with the limit shared in the database, its slots too) are
         returned with the seconds until it is, for their rows to wait; the others' slots
-        are reserved at once (in ``session``'s transaction, if given)."""
+        are reserved at once (in ``session``'s transaction, if given), after those of the
+        ``busy`` chats' sends still in flight."""
         limiter = self.bot.rate_limiter
         if not isinstance(limiter, TelegramRateLimiter):
             return {}
         later = {c: w for c in chat_ids if (w := limiter.limiter.chat_free_in(c)) > DEFER_AFTER}
         if limiter.shared is not None:
             rest = [c for c in chat_ids if c not in later]
-            for chat, wait in (await limiter.shared.prepare(rest, session)).items():
+            for chat, wait in (await limiter.shared.prepare(rest, session, busy)).items():
                 if isinstance(chat, int):
                     later[chat] = wait
         return later
