@@ -187,3 +187,28 @@ async def test_the_next_batch_is_claimed_while_the_last_ones_sends_are_in_flight
         attempts = set(await s.scalars(select(Outbox.attempts)))
         statuses = set(await s.scalars(select(Outbox.status)))
     assert attempts == {1} and statuses == {OutboxStatus.SENT.value}
+
+
+class ClaimSizes(Dispatcher):
+    sizes: list[int]
+
+    async def claim_batch(
+        self, ids: list[int], now: datetime, busy: Collection[int] = ()
+    ) -> list[int]:
+        self.sizes.append(len(ids))
+        return await super().claim_batch(ids, now, busy)
+
+
+async def test_while_more_are_due_every_claim_is_a_full_batch(db: Database) -> None:
+    """The due rows asked for (DISPATCH_BATCH of them) are claimed in full batches while
+    more are due: the remainder is asked again with the next rows, not claimed alone, so a
+    claim's transaction is not spent on a batch of two."""
+    w = await staff_world(db)
+    w.ctx.settings = w.ctx.settings.model_copy(update={"dispatch_batch": CLAIM_BATCH + 4})
+    chats = list(range(6300, 6300 + 3 * CLAIM_BATCH - 2))
+    await put(w, chats, "s")
+    dispatcher = ClaimSizes(w.ctx, SlowLink(w.clock, 0.002))
+    dispatcher.sizes = []
+    stats = await dispatcher.run()
+    assert dispatcher.sizes == [CLAIM_BATCH, CLAIM_BATCH, CLAIM_BATCH - 2]
+    assert stats.sent == len(chats)

@@ -189,6 +189,9 @@ class Dispatcher(Claims, RowDelivery):
                     wait = min(wait, max(p.deadline - clock.monotonic(), 0.0))
                 await clock.sleep(wait)
                 continue
+            limit = self.ctx.settings.dispatch_batch
+            if len(ids) == limit > size:  # more are due: full batches, the rest asked again
+                ids = ids[: limit - limit % size]
             for start in range(0, len(ids), size):
                 step = await self._batch(ids[start : start + size], p)
                 if step is _Step.RETURN:
