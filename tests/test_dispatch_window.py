@@ -165,10 +165,11 @@ class ClaimsWatched(Dispatcher):
 async def test_the_next_batch_is_claimed_while_the_last_ones_sends_are_in_flight(
     db: Database,
 ) -> None:
-    """The claim of a batch does not wait for the last batch's answers: it is made while
-    they are still in flight.  A row whose chat has a send in flight goes back (its attempt
-    not counted) and goes after it: one chat never has two sends in flight, every row goes
-    once."""
+    """On PostgreSQL the claim of a batch does not wait for the last batch's answers: it
+    is made while they are still in flight (on SQLite, where a process's units of work take
+    turns, it waits for their writes).  A row whose chat has a send in flight goes back (its
+    attempt not counted) and goes after it: one chat never has two sends in flight, every
+    row goes once."""
     w = await staff_world(db)
     first = list(range(6100, 6100 + CLAIM_BATCH))
     second = [first[-1], *range(6200, 6200 + CLAIM_BATCH - 1)]  # the last chat again
@@ -179,7 +180,10 @@ async def test_the_next_batch_is_claimed_while_the_last_ones_sends_are_in_flight
     dispatcher.in_flight_at_claims = []
     stats = await dispatcher.run()
     assert dispatcher.in_flight_at_claims[0] == 0
-    assert dispatcher.in_flight_at_claims[1] > 0  # claimed while the first batch's are
+    if db.dialect == "postgresql":
+        assert dispatcher.in_flight_at_claims[1] > 0  # claimed while the first batch's are
+    else:
+        assert dispatcher.in_flight_at_claims[1] == 0
     assert link.overlapping_chat == 0
     assert stats.sent == len(first) + len(second)
     assert Counter(d.to for d in link.deliveries) == Counter(first + second)

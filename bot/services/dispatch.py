@@ -10,9 +10,11 @@
 * As many messages in flight as the cap needs while Telegram answers (:meth:`Dispatcher.window`:
   one on a fast link at Telegram's cap, up to a batch on a slow one), each marked sent right
   after its send (the answers that come while one write is under way, together in the
-  next).  The next batch is claimed while the last one's sends are still in flight (its rows
-  of their chats go back), so its claim and its first slot's lead overlap them instead of
-  adding to each batch: a killed process leaves at most two batches in ``sending``.  On
+  next).  On PostgreSQL the next batch is claimed while the last one's sends are still in
+  flight (its rows of their chats go back), so its claim and its first slot's lead overlap
+  them instead of adding to each batch (on SQLite a process's units of work take turns, so
+  the claim waits for their writes): a killed process leaves at most two batches in
+  ``sending``.  On
   restart (or when its lease expires) those go back to ``pending`` and are sent again — the
   ones that were in flight perhaps a second time (at most the window's duplicates per kill:
   one on a fast link), the others for the first time; never a loss.
@@ -225,7 +227,7 @@ class Dispatcher(Claims, RowDelivery):
     async def _batch(self, ids: list[int], p: _Pass) -> _Step:
         """Claim ``ids`` at once (the rows of chats with a send in flight go back) and start
         the sends of the rows won, at most :meth:`window` in flight, this batch's and the
-        last's together; returns once the last has started.  Before each send starts: a stop
+        last's together (PostgreSQL); returns once the last has started.  Before each send starts: a stop
         or the budget spent, a wake-up for an interactive row, a 429's pause (never wait one
         out holding claims), or a claim half the lease old gives the unsent rows back (the
         sends in flight are finished first)."""
@@ -236,7 +238,9 @@ class Dispatcher(Claims, RowDelivery):
             return _Step.ASK_AGAIN
         if not await self._wait_out_pause(p.done):
             return _Step.RETURN
-        await _landed(p.flying, only_done=True)
+        # on SQLite a process's units of work take turns (Database.transaction): the claim
+        # would only hold up the writes of the sends in flight, so it waits for them
+        await _landed(p.flying, only_done=self.ctx.db.dialect != "sqlite")
         claimed_at = clock.monotonic()
         before = self.put_back
         claimed = await self.claim_batch(ids, clock.now(), set(p.flying.values()))
