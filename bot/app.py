@@ -87,24 +87,9 @@ def build_application(
     redact(token)  # before anything can log a URL that carries it
     ctx = build_context(settings, clock, db)
     ctx.holiday_rules  # noqa: B018 - a bad holiday table stops the start, naming its file and line
-    timeout = settings.request_timeout_seconds
     polls = Outage("Telegram (getUpdates)")
     ledger = UpdateLedger()  # the long poll confirms only what the processor has handled
-    bot = PollingBot(
-        token,
-        base_url=settings.bot_api_url,
-        base_file_url=settings.bot_file_url,
-        request=HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout),
-        get_updates_request=WatchedRequest(polls, read_timeout=timeout + 30),
-        rate_limiter=TelegramRateLimiter(
-            ctx.clock,
-            global_per_second=settings.rate_global_per_second,
-            private_per_second=settings.rate_private_per_second,
-            group_per_minute=settings.rate_group_per_minute,
-            shared=shared_slots(settings, ctx),
-        ),
-        ledger=ledger,
-    )
+    bot = _bot(token, settings, ctx, polls, ledger)
     app = (
         ApplicationBuilder()
         .bot(bot)
@@ -133,6 +118,30 @@ def build_application(
     if with_jobs:
         register_jobs(app, ctx)
     return app
+
+
+def _bot(
+    token: str, settings: Settings, ctx: AppContext, polls: Outage, ledger: UpdateLedger
+) -> PollingBot:
+    """The bot's HTTP side: its two connections to the Bot API (sends; the long poll, which
+    tells ``polls`` when Telegram is away and confirms only what ``ledger`` says was
+    handled) and the rate limiter every send goes through."""
+    timeout = settings.request_timeout_seconds
+    return PollingBot(
+        token,
+        base_url=settings.bot_api_url,
+        base_file_url=settings.bot_file_url,
+        request=HTTPXRequest(connection_pool_size=8, read_timeout=timeout, write_timeout=timeout),
+        get_updates_request=WatchedRequest(polls, read_timeout=timeout + 30),
+        rate_limiter=TelegramRateLimiter(
+            ctx.clock,
+            global_per_second=settings.rate_global_per_second,
+            private_per_second=settings.rate_private_per_second,
+            group_per_minute=settings.rate_group_per_minute,
+            shared=shared_slots(settings, ctx),
+        ),
+        ledger=ledger,
+    )
 
 
 async def _no_op(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

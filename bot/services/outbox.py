@@ -85,18 +85,23 @@ async def enqueue(
         await mark_outbox_queued(session)
         if kind == REMINDER and items:
             await supersede_reminders(session, org_id=org_id, chat_id=chat_id, now=now)
-        for i, f in enumerate(files):
-            session.add(
-                OutboxFile(
-                    outbox_id=new_id,
-                    position=i,
-                    kind=f.kind,
-                    filename=f.filename,
-                    content=f.content,
-                    caption=fit(f.caption, CAPTION_LIMIT) if f.caption else f.caption,
-                )
-            )
+        _add_files(session, int(new_id), files)
     return None if new_id is None else int(new_id)
+
+
+def _add_files(session: AsyncSession, outbox_id: int, files: Sequence[Attachment]) -> None:
+    """The message's files, in order, each caption made to fit."""
+    for i, f in enumerate(files):
+        session.add(
+            OutboxFile(
+                outbox_id=outbox_id,
+                position=i,
+                kind=f.kind,
+                filename=f.filename,
+                content=f.content,
+                caption=fit(f.caption, CAPTION_LIMIT) if f.caption else f.caption,
+            )
+        )
 
 
 async def queued(session: AsyncSession, *dedupe_keys: str) -> bool:
