@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
 from collections import Counter, defaultdict
 from datetime import timedelta
@@ -18,7 +19,7 @@ from bot.clock import SystemClock
 from bot.services.outbox import enqueue
 from bot.store.db import Database
 from bot.store.models import Outbox
-from bot.telegram.sharedlimit import SharedSlots
+from bot.telegram.sharedlimit import MIN_LATE_SECONDS, SharedSlots
 from tests.support.botapi import BotApiEmulator
 from tests.support.processes import BotProcess, Target, wait_until
 from tests.support.waves import real_now
@@ -75,9 +76,10 @@ async def test_two_limiters_on_one_database_share_the_global_and_the_chat_slots(
     finally:
         await other.dispose()
     times = sorted(t for _, t in got)
-    # the slots are 1/25 s apart; a send may go up to one slot after its own
+    # the slots are 1/25 s apart; a send may go up to 0.1 s after its own, so at most 28
+    # of them in any second (1.1 s of slots)
     assert (len(times) - 1) / (times[-1] - times[0]) <= CAP
-    assert busiest_second(times) <= CAP + 1
+    assert busiest_second(times) <= math.floor(CAP * (1 + MIN_LATE_SECONDS)) + 1
     for chat in (1, 2):
         [gap] = gaps_per_chat(got)[chat]
         assert gap >= 1.0, (chat, gap)
@@ -126,9 +128,9 @@ async def test_two_dispatch_processes_together_keep_telegrams_limits(
     times = sorted(at for _, at in sends)
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate <= CAP, rate
-    # at most 26 sends in a second (a send goes at most one 40 ms slot late), and the
-    # arrival times carry the HTTP round trip's jitter
-    assert busiest_second(times) <= CAP + 2, busiest_second(times)
+    # at most 28 sends in a second (a send goes at most 0.1 s late), and the arrival
+    # times carry the HTTP round trip's jitter: still under Telegram's 30
+    assert busiest_second(times) < 30, busiest_second(times)
     gaps = gaps_per_chat(sends)
     assert all(len(gaps[c]) == REPEATS - 1 for c in REPEATED)
     assert min(g for c in REPEATED for g in gaps[c]) >= 1.0, gaps
