@@ -216,3 +216,26 @@ async def test_while_more_are_due_every_claim_is_a_full_batch(db: Database) -> N
     stats = await dispatcher.run()
     assert dispatcher.sizes == [CLAIM_BATCH, CLAIM_BATCH, CLAIM_BATCH - 2]
     assert stats.sent == len(chats)
+
+
+class LongAnswer(SlowLink):
+    """The first send's answer takes many turns of the event loop (a slow Telegram)."""
+
+    async def send_text(self, to: Address, text: str, buttons: Buttons = ()) -> Outcome:
+        if not self.deliveries:
+            for _ in range(3000):
+                await asyncio.sleep(0)
+        return await super().send_text(to, text, buttons)
+
+
+async def test_rows_of_a_chat_in_flight_are_not_claimed_again_and_again(db: Database) -> None:
+    """When every due row is of a chat whose send is in flight, the dispatcher waits for a
+    send to land before it asks again, instead of claiming and giving back the same rows
+    while Telegram takes its time to answer."""
+    w = await staff_world(db)
+    await put(w, [6400, 6400], "h")  # two rows of one chat
+    dispatcher = ClaimSizes(w.ctx, LongAnswer(w.clock, 0.3))
+    dispatcher.sizes = []
+    stats = await dispatcher.run()
+    assert stats.sent == 2
+    assert len(dispatcher.sizes) <= 4, dispatcher.sizes

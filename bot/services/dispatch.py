@@ -14,10 +14,9 @@
   flight (its rows of their chats go back), so its claim and its first slot's lead overlap
   them instead of adding to each batch (on SQLite a process's units of work take turns, so
   the claim waits for their writes): a killed process leaves at most two batches in
-  ``sending``.  On
-  restart (or when its lease expires) those go back to ``pending`` and are sent again — the
-  ones that were in flight perhaps a second time (at most the window's duplicates per kill:
-  one on a fast link), the others for the first time; never a loss.
+  ``sending``.  On restart (or when its lease expires) those go back to ``pending`` and are
+  sent again — the ones that were in flight perhaps a second time (at most the window's
+  duplicates per kill: one on a fast link), the others for the first time; never a loss.
 * The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
   :mod:`bot.telegram.transport`, which sends through the rate limiter with ``retries=0``);
   this module knows its outcomes, not its errors.  A ``RetryAfter`` pauses every send
@@ -246,6 +245,9 @@ class Dispatcher(Claims, RowDelivery):
         claimed = await self.claim_batch(ids, clock.now(), set(p.flying.values()))
         stats.waited += self.put_back - before
         stats.lost_claims += len(ids) - len(claimed) - (self.put_back - before)
+        if not claimed and p.flying:  # rows of the chats in flight: asked again once one lands,
+            await asyncio.wait(p.flying, return_when=asyncio.FIRST_COMPLETED)  # not at once
+            await _landed(p.flying, only_done=True)
         hold = self.ctx.settings.outbox_lease_seconds / 2
         for n, outbox_id in enumerate(claimed):
             while len(p.flying) >= self.window():
