@@ -207,3 +207,25 @@ async def test_a_failed_mark_fails_each_send_and_each_tries_again(db: Database) 
     async with db.transaction() as s:
         statuses = set(await s.scalars(select(Outbox.status)))
     assert statuses == {OutboxStatus.SENT.value}
+
+
+async def test_the_slots_of_sends_in_flight_are_kept_when_the_next_batch_is_prepared(
+    db: Database,
+) -> None:
+    """The next batch prepared while the last one's sends are in flight: those sends keep
+    their slots (no reservation of their own), the new batch's slots come after theirs,
+    and a slot of the last batch whose send never started is given up."""
+    clock = FakeClock((await staff_world(db)).clock.now())
+    slots = SharedSlots(db, clock, global_per_second=CAP)
+    first, second = [9600, 9601, 9602, 9603], [9700, 9701, 9702]
+    await slots.prepare(first)
+    await slots.acquire(first[0])
+    before = slots.reservations
+    await slots.prepare(second, keep=first[1:3])  # 9603's row was given back
+    assert slots.reservations == before + 1
+    went = await _acquire_all(slots, clock, [*first[1:3], *second])
+    assert slots.reservations == before + 1  # nobody reserved again
+    assert went == sorted(went) and len(set(went)) == len(went)
+    assert min(b - a for a, b in itertools.pairwise(went)) >= GAP - 1e-9
+    await slots.acquire(first[3])  # its slot was given up: it reserves one of its own
+    assert slots.reservations == before + 2
