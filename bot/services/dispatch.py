@@ -105,6 +105,12 @@ async def _landed(flying: dict[asyncio.Task[None], int], *, only_done: bool = Fa
             raise result
 
 
+async def _one_landed(flying: dict[asyncio.Task[None], int]) -> None:
+    """Wait until at least one send under way has finished, and take the finished ones."""
+    await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+    await _landed(flying, only_done=True)
+
+
 class Dispatcher(Claims, RowDelivery):
     def __init__(self, ctx: AppContext, transport: Transport) -> None:
         self.ctx = ctx
@@ -172,7 +178,8 @@ class Dispatcher(Claims, RowDelivery):
 
     async def _rounds(self, p: _Pass) -> None:
         """Ask for the due rows and send them a batch at a time, each batch claimed while
-        the sends of the last are still in flight, until none are due (or ``p`` says so)."""
+        the sends of the last are still in flight (PostgreSQL; see :meth:`_batch`), until
+        none are due (or ``p`` says so)."""
         clock = self.ctx.clock
         size = self.claim_batch_size()
         while True:
@@ -226,10 +233,10 @@ class Dispatcher(Claims, RowDelivery):
     async def _batch(self, ids: list[int], p: _Pass) -> _Step:
         """Claim ``ids`` at once (the rows of chats with a send in flight go back) and start
         the sends of the rows won, at most :meth:`window` in flight, this batch's and the
-        last's together (PostgreSQL); returns once the last has started.  Before each send starts: a stop
-        or the budget spent, a wake-up for an interactive row, a 429's pause (never wait one
-        out holding claims), or a claim half the lease old gives the unsent rows back (the
-        sends in flight are finished first)."""
+        last's together (PostgreSQL); returns once the last has started.  Before each send
+        starts: a stop or the budget spent, a wake-up for an interactive row, a 429's pause
+        (never wait one out holding claims), or a claim half the lease old gives the unsent
+        rows back (the sends in flight are finished first)."""
         clock, stats = self.ctx.clock, p.stats
         if p.done():
             return _Step.RETURN
@@ -245,14 +252,12 @@ class Dispatcher(Claims, RowDelivery):
         claimed = await self.claim_batch(ids, clock.now(), set(p.flying.values()))
         stats.waited += self.put_back - before
         stats.lost_claims += len(ids) - len(claimed) - (self.put_back - before)
-        if not claimed and p.flying:  # rows of the chats in flight: asked again once one lands,
-            await asyncio.wait(p.flying, return_when=asyncio.FIRST_COMPLETED)  # not at once
-            await _landed(p.flying, only_done=True)
+        if not claimed and p.flying:  # rows of the chats in flight: asked again once one
+            await _one_landed(p.flying)  # lands, not at once
         hold = self.ctx.settings.outbox_lease_seconds / 2
         for n, outbox_id in enumerate(claimed):
             while len(p.flying) >= self.window():
-                await asyncio.wait(p.flying, return_when=asyncio.FIRST_COMPLETED)
-                await _landed(p.flying, only_done=True)
+                await _one_landed(p.flying)
             step = _Step.NEXT
             if p.done():
                 step = _Step.RETURN
