@@ -132,6 +132,26 @@ async def test_a_late_send_keeps_its_slot_while_another_send_reserves(db: Databa
     assert slots.reservations == before + 2
 
 
+async def test_a_send_whose_slot_a_late_send_is_reserving_again_waits_for_that_one(
+    db: Database,
+) -> None:
+    """The window's next send starts while a late send reserves again for the rest of its
+    batch, this send's chat among them: it takes its slot from that reservation, not from
+    one of its own, which would find its chat's row still holding the slot given up and
+    come a chat's gap (1.15 s) later."""
+    clock = FakeClock((await staff_world(db)).clock.now())
+    slots = SharedSlots(db, clock, global_per_second=CAP)
+    batch = list(range(9700, 9700 + CLAIM_BATCH))
+    await slots.prepare(batch)
+    clock.advance(0.5)  # the batch's slots are all past
+    before, start = slots.reservations, clock.monotonic()
+    await asyncio.gather(slots.acquire(batch[0]), slots.acquire(batch[1]))
+    assert slots.reservations == before + 1  # the late send's, for both
+    assert clock.monotonic() - start < 0.5  # not a chat's gap
+    await _acquire_all(slots, clock, batch[2:])
+    assert slots.reservations == before + 1
+
+
 async def test_the_window_counts_the_time_an_outcome_takes_to_record(db: Database) -> None:
     """A send holds its place in the window until its outcome is recorded, so the window
     is the cap times Telegram's answer *and* the write (1.5 × 25 × (2 ms + 50 ms) → 2)."""

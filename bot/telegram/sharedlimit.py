@@ -34,6 +34,7 @@ process had already reserved (at most a batch) may still go.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Collection, Iterable, Sequence
@@ -120,6 +121,9 @@ class SharedSlots:
         self._group_gap = (60.0 + chat_margin) / group_per_minute
         #: chat key ("" for none) -> a slot reserved for it
         self._prepared: dict[str, _Slot] = {}
+        #: chat key -> set when a late send's reservation, which reserves this chat's slot
+        #: again with the rest of its batch, has ended (see :meth:`_again`)
+        self._coming: dict[str, asyncio.Event] = {}
         #: from a reservation's lock to its first send (a moving average): its first slot is
         #: that far ahead, so it is not already past when the transaction has committed
         self._lead = 0.0
@@ -196,6 +200,12 @@ class SharedSlots:
     async def _acquire(self, chat_id: ChatId) -> None:
         key = chat_key(chat_id) or ""
         slot = self._prepared.pop(key, None)
+        if slot is None and (coming := self._coming.get(key)) is not None:
+            # a late send of this batch is reserving this chat's slot again: that one, not
+            # a reservation of its own (the chat's row still holds the slot given up, so its
+            # own would come a chat's gap later: 1.15 s)
+            await coming.wait()
+            slot = self._prepared.pop(key, None)
         for _ in range(3):
             if self._fresh:
                 self._fresh = False
@@ -218,21 +228,30 @@ class SharedSlots:
         too (they are later still), in the same transaction."""
         given_up = {key: late.chat_next} if late is not None else {}
         chats: list[ChatId] = [chat_id]
+        ready = asyncio.Event()
+        rest: dict[str, _Slot] = {}
         if late is not None:
             self._late = True
             self._pace = min(self._pace * PACE_WIDER, self._max_spacing)
             rest, self._prepared = self._prepared, {}
             given_up.update((k, v.chat_next) for k, v in rest.items())
             chats += [v.chat_id for v in rest.values()]
-        async with self._db.transaction() as s:
-            got = await self._reserve(
-                s, chats, self._pace, given_up=given_up, again=self._waiting <= 1
-            )
-        # this send's own slot, from its own reservation: while the commit was awaited,
-        # another send (a handler's answer, a window's other late send) may have reserved
-        # too, and each keeps what the other reserved
-        mine = got.pop(key)
-        self._prepared.update(got)
+            self._coming.update(dict.fromkeys(rest, ready))
+        try:
+            async with self._db.transaction() as s:
+                got = await self._reserve(
+                    s, chats, self._pace, given_up=given_up, again=self._waiting <= 1
+                )
+            # this send's own slot, from its own reservation: while the commit was awaited,
+            # another send (a handler's answer, a window's other late send) may have
+            # reserved too, and each keeps what the other reserved
+            mine = got.pop(key)
+            self._prepared.update(got)
+        finally:
+            for k in rest:
+                if self._coming.get(k) is ready:
+                    del self._coming[k]
+            ready.set()
         return mine
 
     async def pause(self, seconds: float) -> None:
