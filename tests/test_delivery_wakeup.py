@@ -95,6 +95,7 @@ async def test_a_press_jumps_a_backlog_being_sent(db: Database, emulator: BotApi
     assert len(sent) < 400 and sent.index(6000) < 60
 
 
+@pytest.mark.postgres  # the db fixture is then PostgreSQL too
 async def test_another_process_wakes_the_sender_through_notify(
     db: Database, emulator: BotApiEmulator
 ) -> None:
@@ -110,3 +111,80 @@ async def test_another_process_wakes_the_sender_through_notify(
     finally:
         await other.dispose()
     assert waited < 1.0, waited
+
+
+async def test_reminders_queued_while_a_backlog_goes_do_not_interrupt_its_batches(
+    db: Database, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The morning's reminders are queued a few offices at a time while the first of them
+    are being sent: each such commit wakes the sender, but the batch in hand goes on (no
+    rows given back, no claim wasted); a press still gives the batch's unsent rows back and
+    goes next."""
+    w = await staff_world(db)
+    await queue(w, db, "reminder", range(10_000, 10_400), "r")
+    given_back: list[list[int]] = []
+    async with started(w, emulator) as app:
+        dispatcher = app.bot_data["sender"].dispatcher
+        release = dispatcher.release_unsent
+
+        async def spy(ids: list[int]) -> int:
+            given_back.append(list(ids))
+            return int(await release(ids))
+
+        monkeypatch.setattr(dispatcher, "release_unsent", spy)
+        sent = 20
+        await emulator.await_calls(sent, method="sendMessage")
+        for n in range(5):  # five more commits of reminders, each mid-batch
+            await queue(w, db, "reminder", range(20_000 + 10 * n, 20_010 + 10 * n), f"m{n}")
+            sent += 5
+            await emulator.await_calls(sent, method="sendMessage")
+        assert [ids for ids in given_back if ids] == []
+        await queue(w, db, "notify", range(6000, 6001), "n")
+        await wait_sent(emulator, 6000, 5)
+    order = [c.chat_id for c in emulator.sent_messages()]
+    assert order.index(6000) < sent + 2 * 8  # within the batch in hand and the next
+
+
+async def test_a_commit_tells_the_listeners_the_most_urgent_priority_it_queued(
+    db: Database,
+) -> None:
+    w = await staff_world(db)
+    got: list[OutboxPriority] = []
+    remove = db.on_outbox_queued(got.append)
+    try:
+        await queue(w, db, "reminder", range(5000, 5002), "r")
+        await queue(w, db, "notify", range(6000, 6001), "n")
+        async with db.transaction() as s:  # both in one unit of work: one call, urgent
+            for kind, chat in (("reminder", 5100), ("confirm", 6100), ("digest", 5200)):
+                await enqueue(s, chat_id=chat, kind=kind, dedupe_key=f"b:{chat}",
+                              text=kind, now=w.clock.now(), org_id=w.org.id)  # fmt: skip
+        await queue(w, db, "reminder", range(5000, 5002), "r")  # all already queued: no call
+    finally:
+        remove()
+    assert got == [OutboxPriority.BULK, OutboxPriority.INTERACTIVE, OutboxPriority.INTERACTIVE]
+
+
+@pytest.mark.postgres  # the db fixture is then PostgreSQL too
+async def test_notify_tells_other_processes_the_priority_queued(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    w = await staff_world(db)
+    got: list[OutboxPriority] = []
+    both = asyncio.Event()
+
+    def heard(priority: OutboxPriority) -> None:
+        got.append(priority)
+        if len(got) == 2:
+            both.set()
+
+    listener = await db.listen_outbox(heard)
+    assert listener is not None
+    other = Database(db.url, schema=db.test_handle)  # type: ignore[attr-defined]
+    try:
+        await queue(w, other, "reminder", range(5000, 5002), "r")
+        await queue(w, other, "notify", range(6000, 6001), "n")
+        await asyncio.wait_for(both.wait(), 5)
+    finally:
+        await other.dispose()
+        await listener.close()
+    assert got == [OutboxPriority.BULK, OutboxPriority.INTERACTIVE]

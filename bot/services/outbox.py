@@ -82,7 +82,7 @@ async def enqueue(
     )
     new_id = await session.scalar(stmt)
     if new_id is not None:
-        await mark_outbox_queued(session)
+        await mark_outbox_queued(session, priority_of(kind))
         if kind == REMINDER and items:
             await supersede_reminders(session, org_id=org_id, chat_id=chat_id, now=now)
         _add_files(session, int(new_id), files)
@@ -158,7 +158,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message], now: 
     conn = await session.connection()
     new = len((await conn.execute(stmt, rows)).all())
     if new:
-        await mark_outbox_queued(session)
+        await mark_outbox_queued(session, min(priority_of(m.kind) for m in messages))
     # as enqueue does: a reminder supersedes the chat's older waiting ones about its stages
     for org_id, chat_id in dict.fromkeys(
         (m.org_id, m.chat_id) for m in messages if m.kind == REMINDER

@@ -5,8 +5,10 @@
   all the time.
 * A commit that queued a message wakes it at once: in this process through
   :meth:`bot.store.db.Database.on_outbox_queued`, from other processes on PostgreSQL through
-  ``LISTEN``/``NOTIFY`` (:meth:`bot.store.db.Database.listen_outbox`).  A wake-up in the
-  middle of a batch makes the dispatcher ask again, interactive rows first.
+  ``LISTEN``/``NOTIFY`` (:meth:`bot.store.db.Database.listen_outbox`).  An interactive row
+  queued in the middle of a batch makes the dispatcher give back the batch's unsent rows
+  and ask again, interactive rows first; bulk rows (the morning's reminders, queued while
+  it sends the first of them) wait their turn, the batch in hand goes on.
 * When nothing is due it sleeps until the earliest pending row falls due (quiet hours,
   retries), at most ``idle_seconds``; the tick pokes it too, as a safety net.
 * The database or Telegram gone: one line when the outage begins, one when it ends, retries
@@ -22,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain import OutboxPriority
 from bot.logs import reason
 from bot.services import deliverypause
 from bot.services.context import AppContext
@@ -47,7 +50,8 @@ class Sender:
         self.ctx = ctx
         self.dispatcher = Dispatcher(ctx, transport)
         self.idle_seconds = float(idle_seconds or ctx.settings.tick_seconds)
-        self.wake = asyncio.Event()
+        self.wake = asyncio.Event()  # something may be due: an idle sender looks now
+        self.urgent = asyncio.Event()  # an interactive row: the batch in hand gives way
         self._task: asyncio.Task[None] | None = None
         self._remove: Any = None
         self._listener: AsyncConnection | None = None
@@ -60,8 +64,10 @@ class Sender:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def poke(self) -> None:
-        """Something may be due: look now."""
+    def poke(self, priority: OutboxPriority = OutboxPriority.BULK) -> None:
+        """Something may be due: look now (an interactive row: before the batch in hand)."""
+        if priority == OutboxPriority.INTERACTIVE:
+            self.urgent.set()
         self.wake.set()
 
     async def start(self) -> None:
@@ -105,7 +111,10 @@ class Sender:
                 if self.failures:  # a claim the failure cut short goes back to pending
                     await self.dispatcher.recover()
                 stats = await self.dispatcher.run(
-                    interrupt=self.wake, recover=False, stopping=self.stopping, wait_deferred=False
+                    interrupt=self.urgent,
+                    recover=False,
+                    stopping=self.stopping,
+                    wait_deferred=False,
                 )
                 idle = await self._idle_for()
             except Exception as exc:

@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.domain import OutboxPriority
+
 
 def _sqlite_file(url: str) -> Path | None:
     for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
@@ -90,20 +92,39 @@ log = logging.getLogger(__name__)
 #: The PostgreSQL channel a commit that queued messages notifies (``python -m bot dispatch``
 #: and other processes on the same database listen to it).
 OUTBOX_CHANNEL = "bot_outbox"
+#: ``session.info``: the most urgent priority this unit of work queued
 _OUTBOX_QUEUED = "outbox_queued"
+#: The ``NOTIFY`` payload of a commit that queued only bulk rows; any other payload (an
+#: interactive row, or none from an older process) is urgent.
+_BULK_PAYLOAD = "bulk"
+_INTERACTIVE_PAYLOAD = "interactive"
+
+#: Called after a commit that queued messages, with the most urgent priority it queued.
+OutboxListener = Callable[[OutboxPriority], None]
 
 
-async def mark_outbox_queued(session: AsyncSession) -> None:
-    """This unit of work queued a message: when it commits, wake the senders.
+async def mark_outbox_queued(
+    session: AsyncSession, priority: OutboxPriority = OutboxPriority.BULK
+) -> None:
+    """This unit of work queued a message of ``priority``: when it commits, wake the senders.
 
     In this process, :meth:`Database.transaction` calls the :meth:`Database.on_outbox_queued`
-    callbacks after the commit; on PostgreSQL a ``NOTIFY`` (which the server delivers only
-    at commit, and not at all on rollback) reaches the other processes."""
-    if session.info.get(_OUTBOX_QUEUED):
+    callbacks after the commit with the most urgent priority queued; on PostgreSQL a
+    ``NOTIFY`` (which the server delivers only at commit, and not at all on rollback)
+    reaches the other processes, its payload saying which.  A sender wakes for either, but
+    only an interactive row makes it give back the batch in hand (a press jumps the
+    morning's reminders; more reminders just wait their turn)."""
+    queued: OutboxPriority | None = session.info.get(_OUTBOX_QUEUED)
+    if queued is not None and queued <= priority:
         return
-    session.info[_OUTBOX_QUEUED] = True
+    session.info[_OUTBOX_QUEUED] = priority
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        payload = _BULK_PAYLOAD if priority == OutboxPriority.BULK else _INTERACTIVE_PAYLOAD
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}, '{payload}'"))
+
+
+def _priority_of_payload(payload: str) -> OutboxPriority:
+    return OutboxPriority.BULK if payload == _BULK_PAYLOAD else OutboxPriority.INTERACTIVE
 
 
 #: SQLSTATE classes that say the server cannot serve this connection now: connection
@@ -144,15 +165,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url, schema=schema, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._outbox_listeners: list[Callable[[], None]] = []
+        self._outbox_listeners: list[OutboxListener] = []
         # SQLite: this process's units of work, one at a time, first come first served
         self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
         self._holder: asyncio.Task[Any] | None = None
 
-    def on_outbox_queued(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback`` after every commit that queued a message; returns its remover."""
+    def on_outbox_queued(self, callback: OutboxListener) -> Callable[[], None]:
+        """Call ``callback`` after every commit that queued a message (with the most urgent
+        priority it queued); returns its remover."""
         self._outbox_listeners.append(callback)
 
         def remove() -> None:
@@ -161,15 +183,18 @@ class Database:
 
         return remove
 
-    async def listen_outbox(self, callback: Callable[[], None]) -> AsyncConnection | None:
-        """On PostgreSQL, call ``callback`` whenever any process commits a queued message
-        (``LISTEN``, on a connection of its own: close it to stop).  None elsewhere."""
+    async def listen_outbox(self, callback: OutboxListener) -> AsyncConnection | None:
+        """On PostgreSQL, call ``callback`` whenever any process commits a queued message,
+        with its priority (``LISTEN``, on a connection of its own: close it to stop).  None
+        elsewhere."""
         if self.dialect != "postgresql":
             return None
         conn = await self.engine.connect()
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # asyncpg.Connection
-        await driver.add_listener(OUTBOX_CHANNEL, lambda *_: callback())
+        await driver.add_listener(
+            OUTBOX_CHANNEL, lambda *args: callback(_priority_of_payload(str(args[-1])))
+        )
         return conn
 
     @property
@@ -207,9 +232,10 @@ class Database:
         async with self._turn(), self.sessionmaker() as session:
             async with session.begin():
                 yield session
-            if session.info.pop(_OUTBOX_QUEUED, False):
+            queued: OutboxPriority | None = session.info.pop(_OUTBOX_QUEUED, None)
+            if queued is not None:
                 for callback in list(self._outbox_listeners):
-                    callback()
+                    callback(queued)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
