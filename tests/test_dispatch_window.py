@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.domain import OutboxStatus
-from bot.services.dispatch import CLAIM_BATCH, Dispatcher
+from bot.services.dispatch import CLAIM_BATCH, MAX_CLAIM_BATCH, Dispatcher
 from bot.services.outbox import enqueue
 from bot.services.transport import Address, Buttons, Outcome
 from bot.store.db import Database
@@ -216,6 +216,41 @@ async def test_while_more_are_due_every_claim_is_a_full_batch(db: Database) -> N
     stats = await dispatcher.run()
     assert dispatcher.sizes == [CLAIM_BATCH, CLAIM_BATCH, CLAIM_BATCH - 2]
     assert stats.sent == len(chats)
+
+
+@pytest.mark.parametrize(
+    ("cap", "lease", "size"),
+    [(25, 300, CLAIM_BATCH), (1, 300, CLAIM_BATCH), (30, 300, 10), (100, 300, 32),
+     (500, 300, MAX_CLAIM_BATCH), (100, 60, 1)],
+)  # fmt: skip
+async def test_a_batch_is_a_third_of_a_second_at_the_cap(
+    db: Database, cap: int, lease: int, size: int
+) -> None:
+    """A claim batch holds 0.32 s of sends at the configured cap: 8 at Telegram's 25/s (and
+    never fewer), more with the cap raised, so a claim's cost per second stays the same; at
+    most MAX_CLAIM_BATCH; one row at a time when the lease is too short for a batch."""
+    w = await staff_world(db)
+    update = {"rate_global_per_second": cap, "outbox_lease_seconds": lease}
+    w.ctx.settings = w.ctx.settings.model_copy(update=update)
+    assert Dispatcher(w.ctx, SlowLink(w.clock, 0.002)).claim_batch_size() == size
+
+
+async def test_with_the_cap_raised_the_morning_is_claimed_in_larger_batches(
+    db: Database,
+) -> None:
+    """At 100 a second (the bench's raised cap) a run claims 32 rows at a time, not 8: a
+    claim per 0.32 s of sends, as at Telegram's cap; every row is sent once."""
+    w = await staff_world(db)
+    update = {"rate_global_per_second": 100, "dispatch_batch": 100}
+    w.ctx.settings = w.ctx.settings.model_copy(update=update)
+    chats = list(range(6500, 6580))
+    await put(w, chats, "r")
+    link = SlowLink(w.clock, 0.002)
+    dispatcher = ClaimSizes(w.ctx, link)
+    dispatcher.sizes = []
+    stats = await dispatcher.run()
+    assert dispatcher.sizes == [32, 32, 16]
+    assert stats.sent == len(chats) and sorted(d.to for d in link.deliveries) == chats
 
 
 class LongAnswer(SlowLink):

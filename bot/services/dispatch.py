@@ -1,10 +1,10 @@
 """Delivery: the outbox leaves at the channel's pace, and nothing is lost or sent twice.
 
 * Claiming: ``UPDATE outbox SET status='sending' … WHERE id IN (…) AND status='pending'
-  … RETURNING id`` for a batch of up to 8 due rows; the ids returned are the rows this
-  worker won.  The claim commits before the sends, so two dispatchers never send the same
-  row.  An interrupt (an interactive row queued), a 429's pause or a stop gives the unsent
-  rows of the batch back to ``pending`` at once.
+  … RETURNING id`` for a batch of due rows (8 at Telegram's cap); the ids returned are the
+  rows this worker won.  The claim commits before the sends, so two dispatchers never send
+  the same row.  An interrupt (an interactive row queued), a 429's pause or a stop gives
+  the unsent rows of the batch back to ``pending`` at once.
 * A row whose chat is not free yet (its person had a message a moment ago) goes back until
   it is, so it never holds up the rest of the batch (``reserve_sends`` of the transport).
 * As many messages in flight as the cap needs while Telegram answers (:meth:`Dispatcher.window`:
@@ -53,10 +53,18 @@ __all__ = ["CLAIM_BATCH", "DispatchStats", "Dispatcher", "backoff"]
 
 log = logging.getLogger(__name__)
 
-#: Rows claimed in one ``UPDATE``: a claim's commit per 8 messages, not per message, which is
-#: what lets one sender keep up with the 25/s cap; few enough that giving back the unsent
-#: ones (an interactive row, a stop) costs nothing.
+#: Rows claimed in one ``UPDATE`` at Telegram's cap (25/s): a claim's commit per 8 messages,
+#: not per message, which is what lets one sender keep up with it; few enough that giving
+#: back the unsent ones (an interactive row, a stop) costs nothing.
 CLAIM_BATCH = 8
+#: A batch is this many seconds of sends at the configured cap (8 at 25/s), so that the
+#: claim between two batches costs the same share of a second at any cap: with a cap
+#: raised past Telegram's (the bench's), a batch of 8 would be claimed every 80 ms at
+#: 100/s, and a claim that waits for the last batch's writes (SQLite) would cost a quarter
+#: of the sender's time.
+BATCH_SECONDS = 0.32
+#: However high the cap, a batch is at most this (and at most ``DISPATCH_BATCH``).
+MAX_CLAIM_BATCH = 64
 #: The shortest wait for rows put back until their chat is free (they may be due already).
 MIN_DEFER_WAIT_SECONDS = 0.01
 MAX_DEFER_SLEEP_SECONDS = 1.0
@@ -153,10 +161,11 @@ class Dispatcher(Claims, RowDelivery):
         idle wait finds them (:mod:`bot.services.sender`).
 
         Rows are claimed interactive first (see :class:`~bot.store.models.OutboxPriority`), a
-        batch of up to :data:`CLAIM_BATCH` in one conditional ``UPDATE`` and then sent, at most
-        :meth:`window` at a time.  When ``interrupt`` is set (a commit queued something), the batch's unsent rows
-        are given back and the due rows are asked again, so a press never waits behind a batch
-        of bulk; when ``stopping()`` says so, they are given back and it returns."""
+        batch of :meth:`claim_batch_size` in one conditional ``UPDATE`` and then sent, at most
+        :meth:`window` at a time.  When ``interrupt`` is set (the sender's: a commit queued an
+        interactive row), the batch's unsent rows are given back and the due rows are asked
+        again, so a press never waits behind a batch of bulk; when ``stopping()`` says so,
+        they are given back and it returns."""
         clock = self.ctx.clock
         deadline = clock.monotonic() + budget_seconds if budget_seconds is not None else None
         p = _Pass(DispatchStats(), interrupt, stopping, wait_deferred, deadline, max_messages)
@@ -222,13 +231,17 @@ class Dispatcher(Claims, RowDelivery):
         return min(max(wait, MIN_DEFER_WAIT_SECONDS), MAX_DEFER_SLEEP_SECONDS)
 
     def claim_batch_size(self) -> int:
-        """:data:`CLAIM_BATCH`, when the lease is long enough for a batch's rows to be sent
-        with their claim at most half the lease old (:meth:`_batch`), and the other half
-        covers one row's own wait: a group's minute in the limiter and its request.  With a
-        shorter lease, one row at a time."""
+        """:data:`BATCH_SECONDS` of sends at the cap (:data:`CLAIM_BATCH` at 25/s, never fewer,
+        at most :data:`MAX_CLAIM_BATCH`), when the lease is long enough for a batch's rows to
+        be sent with their claim at most half the lease old (:meth:`_batch`), and the other
+        half covers one row's own wait: a group's minute in the limiter and its request.
+        With a shorter lease, one row at a time."""
         settings = self.ctx.settings
         one_row = 61.0 + 3 * settings.request_timeout_seconds
-        return CLAIM_BATCH if settings.outbox_lease_seconds >= 2 * one_row else 1
+        if settings.outbox_lease_seconds < 2 * one_row:
+            return 1
+        at_cap = math.ceil(settings.rate_global_per_second * BATCH_SECONDS)
+        return max(CLAIM_BATCH, min(MAX_CLAIM_BATCH, at_cap))
 
     async def _batch(self, ids: list[int], p: _Pass) -> _Step:
         """Claim ``ids`` at once (the rows of chats with a send in flight go back) and start
