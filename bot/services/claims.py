@@ -10,11 +10,12 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import OutboxStatus
 from bot.services.context import AppContext
+from bot.services.outboxwrites import OUTBOX
 from bot.services.transport import Transport
 from bot.store.db import unavailable
 from bot.store.models import Outbox, OutboxFile
@@ -212,21 +213,24 @@ class Claims:
         if reserve is None or not rows:
             return set()
         later = await reserve([row.chat_id for row in rows], s, busy)
-        back = {row.id: later[row.chat_id] for row in rows if row.chat_id in later}
+        back = {row.id: now + timedelta(seconds=later[row.chat_id]) for row in rows
+                if row.chat_id in later}  # fmt: skip
+        if not back:
+            return set()
         self.put_back += len(back)
-        for outbox_id, wait in back.items():
-            due = now + timedelta(seconds=wait)
-            if self.deferred_until is None or due > self.deferred_until:
-                self.deferred_until = due
-            await s.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id)
-                .values(
-                    status=OutboxStatus.PENDING.value,
-                    claimed_by=None,
-                    attempts=Outbox.attempts - 1,
-                    next_attempt_at=due,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        latest = max(back.values())
+        if self.deferred_until is None or latest > self.deferred_until:
+            self.deferred_until = latest
+        conn = await s.connection()  # one executemany for all of them
+        await conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("back_id"))
+            .values(
+                status=OutboxStatus.PENDING.value,
+                claimed_by=None,
+                attempts=OUTBOX.c.attempts - 1,
+                next_attempt_at=bindparam("back_due"),
+            ),
+            [{"back_id": i, "back_due": due} for i, due in back.items()],
+        )
         return set(back)
