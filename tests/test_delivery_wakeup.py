@@ -142,7 +142,7 @@ async def test_reminders_queued_while_a_backlog_goes_do_not_interrupt_its_batche
         await queue(w, db, "notify", range(6000, 6001), "n")
         await wait_sent(emulator, 6000, 5)
     order = [c.chat_id for c in emulator.sent_messages()]
-    assert order.index(6000) < sent + 2 * 8  # within the batch in hand and the next
+    assert order.index(6000) < sent + 40  # a few sends after its commit, as above
 
 
 async def test_a_commit_tells_the_listeners_the_most_urgent_priority_it_queued(
