@@ -83,7 +83,7 @@ async def test_two_processes_with_default_ids_never_take_each_others_claims(
             second = BotProcess.start("dispatch", target, emu, "--idle", "0.2", log_dir=tmp_path,
                                       REQUEST_TIMEOUT_SECONDS="10")  # fmt: skip
             with second:
-                await wave.wait_delivered(emu, within=90)
+                await wave.wait_delivered(emu, within=90, log=lambda: first.log() + second.log())
                 assert first.stop() == 0 and second.stop() == 0
         got = arrivals(emu, wave.chats)
     assert "recovered" not in second.log(), second.log()[-3000:]

@@ -58,7 +58,7 @@ async def ride_out(
             await until(lambda: sends(emu, wave.chats) >= 10, 90, "delivery before the outage")
             await until(lambda: "Application started" in run.log(), 90, "run's start")  # mid-run
             await outage(wave, (run, dispatch))
-            await wave.wait_delivered(emu, within=120)
+            await wave.wait_delivered(emu, within=120, log=lambda: run.log() + dispatch.log())
             if told:  # and each says when it is over
                 for proc in (run, dispatch):
                     await until(lambda p=proc: "database reachable again" in p.log(), 60, "the end")
@@ -164,7 +164,7 @@ async def test_postgres_backends_killed_mid_send(tmp_path: Path) -> None:
                         await asyncio.to_thread(emu.wait_held, 1, 30.0)
                     faults += await role.terminate() > 0
                     alive((dispatch,))
-                await wave.wait_delivered(emu, within=120)
+                await wave.wait_delivered(emu, within=120, log=dispatch.log)
                 if "database unreachable" in dispatch.log():
                     await until(lambda: "reachable again" in dispatch.log(), 60, "the end")
                 assert dispatch.alive, dispatch.log()[-3000:]

@@ -64,14 +64,32 @@ class Wave:
                 await self.add(batch)
             await asyncio.sleep(0.05)
 
-    async def wait_delivered(self, emu: BotApiEmulator, *, within: float) -> None:
-        """Until every chat of the wave got its message (polling the emulator)."""
+    async def wait_delivered(
+        self, emu: BotApiEmulator, *, within: float, log: Callable[[], str] | None = None
+    ) -> None:
+        """Until every chat of the wave got its message (polling the emulator).  Timed out:
+        the missing chats' outbox rows as they stand, and the tail of ``log`` (a process's),
+        so that a failure that does not come again can still be read."""
         deadline = time.monotonic() + within
         while set(arrivals(emu, self.chats)) != self.chats:
             if time.monotonic() > deadline:
                 missing = sorted(self.chats - set(arrivals(emu, self.chats)))
-                raise TimeoutError(f"{len(missing)} never arrived, e.g. {missing[:10]}")
+                rows = await self.rows_of(missing[:10])
+                tail = log()[-4000:] if log is not None else ""
+                raise TimeoutError(
+                    f"{len(missing)} never arrived, e.g. {missing[:10]}\n{rows}\n{tail}"
+                )
             await asyncio.sleep(0.1)
+
+    async def rows_of(self, chats: list[int]) -> str:
+        """The outbox rows of ``chats``, a line each: status, claim, attempts, due, error."""
+        async with self.w.ctx.db.transaction() as s:
+            rows = await s.execute(
+                select(Outbox.chat_id, Outbox.status, Outbox.claimed_by, Outbox.claimed_at,
+                       Outbox.attempts, Outbox.next_attempt_at, Outbox.last_error)
+                .where(Outbox.chat_id.in_(chats)).order_by(Outbox.chat_id)
+            )  # fmt: skip
+            return "\n".join(" ".join(str(v) for v in row) for row in rows.all())
 
 
 async def next_due(db: Database) -> datetime | None:
