@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from telegram.ext import Application
 
 from bot.domain import OutboxPriority
@@ -106,6 +106,39 @@ async def test_another_process_wakes_the_sender_through_notify(
     try:
         async with started(w, emulator):
             await asyncio.sleep(0.2)
+            await queue(w, other, "notify", range(6000, 6001), "n")
+            waited = await wait_sent(emulator, 6000, 5)
+    finally:
+        await other.dispose()
+    assert waited < 1.0, waited
+
+
+@pytest.mark.postgres  # the db fixture is then PostgreSQL too
+async def test_the_sender_listens_again_when_its_listening_connection_is_ended(
+    db: Database, emulator: BotApiEmulator
+) -> None:
+    """The server ends the sender's LISTEN connection (a restart, an outage, an administrator):
+    it listens again at once, so another process's press still wakes it within a second, not
+    at the next poll (30 s)."""
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    w = await staff_world(db)
+    other = Database(db.url, schema=db.test_handle)  # type: ignore[attr-defined]
+    try:
+        async with started(w, emulator) as app:
+            sender = app.bot_data["sender"]
+            first = sender.listening
+            assert first is not None
+            async with other.engine.begin() as conn:
+                ended = await conn.scalar(
+                    text("SELECT pg_terminate_backend(:pid)"), {"pid": first.server_pid}
+                )
+            assert ended
+            deadline = time.monotonic() + 5
+            while (now := sender.listening) is None or now is first:
+                assert time.monotonic() < deadline, "the sender never listened again"
+                await asyncio.sleep(0.02)
+            assert now.server_pid != first.server_pid
             await queue(w, other, "notify", range(6000, 6001), "n")
             waited = await wait_sent(emulator, 6000, 5)
     finally:

@@ -22,14 +22,13 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot.domain import OutboxPriority
 from bot.logs import reason
 from bot.services import deliverypause
 from bot.services.context import AppContext
 from bot.services.dispatch import Dispatcher
 from bot.services.transport import Transport
+from bot.store.db import OutboxListening
 from bot.store.db import unavailable as database_unavailable
 
 log = logging.getLogger(__name__)
@@ -54,11 +53,17 @@ class Sender:
         self.urgent = asyncio.Event()  # an interactive row: the batch in hand gives way
         self._task: asyncio.Task[None] | None = None
         self._remove: Any = None
-        self._listener: AsyncConnection | None = None
+        self._listener: OutboxListening | None = None
+        self._listen_failed = False  # told once, until it listens again
         self.failures = 0
         self.other_failures = 0  # failures that were not the database being away
         self.passes = 0
         self._stopping = False
+
+    @property
+    def listening(self) -> OutboxListening | None:
+        """Its ``LISTEN`` for other processes' messages (PostgreSQL), None while it has none."""
+        return self._listener if self._listener is not None and self._listener.alive else None
 
     @property
     def running(self) -> bool:
@@ -74,10 +79,7 @@ class Sender:
         if not self.ctx.delivery_pause.active:  # a process that died paused left its row
             await deliverypause.forget(self.ctx)
         self._remove = self.ctx.db.on_outbox_queued(self.poke)
-        try:
-            self._listener = await self.ctx.db.listen_outbox(self.poke)
-        except Exception as exc:  # the safety-net poll still finds what others queue
-            log.warning("sender: cannot LISTEN for other processes' messages: %s", reason(exc))
+        await self._listen()
         self._task = asyncio.create_task(self._loop(), name="outbox-sender")
 
     async def stop(self) -> None:
@@ -104,10 +106,34 @@ class Sender:
     def stopping(self) -> bool:
         return self._stopping
 
+    async def _listen(self) -> None:
+        """``LISTEN`` for other processes' messages (PostgreSQL); a listening lost with its
+        connection wakes the loop, which listens again before its next pass (what was
+        queued meanwhile, that pass finds).  While it cannot, the safety-net poll still
+        finds what others queue."""
+        if self._listener is not None:
+            if self._listener.alive:
+                return
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+        try:
+            self._listener = await self.ctx.db.listen_outbox(self.poke, on_lost=self.wake.set)
+        except Exception as exc:
+            if not self._listen_failed and not database_unavailable(exc):  # (an outage: told)
+                log.warning("sender: cannot LISTEN for other processes' messages: %s", reason(exc))
+            self._listen_failed = True
+            return
+        if self._listen_failed and self._listener is not None:
+            log.info("sender: listening for other processes' messages again")
+        self._listen_failed = False
+
     async def _loop(self) -> None:
         while not self._stopping:
             self.wake.clear()
             try:
+                if self._listen_failed or (self._listener and not self._listener.alive):
+                    await self._listen()
                 if self.failures:  # a claim the failure cut short goes back to pending
                     await self.dispatcher.recover()
                 stats = await self.dispatcher.run(

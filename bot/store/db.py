@@ -183,19 +183,29 @@ class Database:
 
         return remove
 
-    async def listen_outbox(self, callback: OutboxListener) -> AsyncConnection | None:
+    async def listen_outbox(
+        self, callback: OutboxListener, on_lost: Callable[[], None] | None = None
+    ) -> OutboxListening | None:
         """On PostgreSQL, call ``callback`` whenever any process commits a queued message,
-        with its priority (``LISTEN``, on a connection of its own: close it to stop).  None
-        elsewhere."""
+        with its priority (``LISTEN``, on a connection of its own: close it to stop), and
+        ``on_lost`` if that connection ends otherwise (the server restarted, an outage ended
+        its backend: listen again).  None elsewhere."""
         if self.dialect != "postgresql":
             return None
         conn = await self.engine.connect()
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection  # asyncpg.Connection
-        await driver.add_listener(
-            OUTBOX_CHANNEL, lambda *args: callback(_priority_of_payload(str(args[-1])))
-        )
-        return conn
+        try:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection  # asyncpg.Connection
+            await driver.add_listener(
+                OUTBOX_CHANNEL, lambda *args: callback(_priority_of_payload(str(args[-1])))
+            )
+        except BaseException:
+            await conn.invalidate()
+            raise
+        listening = OutboxListening(conn, driver)
+        if on_lost is not None:
+            driver.add_termination_listener(lambda *_: listening.closing or on_lost())
+        return listening
 
     @property
     def dialect(self) -> str:
@@ -239,6 +249,34 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class OutboxListening:
+    """A ``LISTEN`` for queued messages (:meth:`Database.listen_outbox`) on its connection."""
+
+    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+        self._conn = conn
+        self._driver = driver  # asyncpg.Connection
+        self.closing = False
+
+    @property
+    def alive(self) -> bool:
+        """False once its connection has ended (closed, or lost with its server)."""
+        return not self.closing and not self._driver.is_closed()
+
+    @property
+    def server_pid(self) -> int:
+        """The server process of its connection (``pg_stat_activity.pid``)."""
+        return int(self._driver.get_server_pid())
+
+    async def close(self) -> None:
+        """Stop listening; a connection already lost is only let go of."""
+        lost = not self.alive
+        self.closing = True
+        if lost:
+            await self._conn.invalidate()
+        else:
+            await self._conn.close()
 
 
 def insert_ignoring_conflicts(session: AsyncSession, model: Any, index_elements: list[str]) -> Any:
