@@ -107,13 +107,15 @@ async def ours(bench: BenchDatabase, presses: int, backlog: int) -> list[float]:
 class FifoDispatcher(Dispatcher):
     """The design this replaced: oldest first, whatever caused the message."""
 
-    async def candidates(self, now: datetime) -> list[int]:
+    async def candidates(self, now: datetime, limit: int | None = None) -> list[int]:
         async with self.ctx.db.transaction() as s:
             rows = await s.scalars(
                 select(Outbox.id)
                 .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now)
                 .order_by(Outbox.next_attempt_at, Outbox.id)
-                .limit(self.ctx.settings.dispatch_batch)
+                .limit(
+                    min(limit or self.ctx.settings.dispatch_batch, self.ctx.settings.dispatch_batch)
+                )
             )
             return list(rows)
 

@@ -10,11 +10,11 @@
 * As many messages in flight as the cap needs while Telegram answers (:meth:`Dispatcher.window`:
   one on a fast link at Telegram's cap, up to a batch on a slow one), each marked sent right
   after its send (the answers that come while one write is under way, together in the
-  next).  On PostgreSQL the next batch is claimed while the last one's sends are still in
-  flight (its rows of their chats go back), so its claim and its first slot's lead overlap
-  them instead of adding to each batch (on SQLite a process's units of work take turns, so
-  the claim waits for their writes): a killed process leaves at most two batches in
-  ``sending``.  On restart (or when its lease expires) those go back to ``pending`` and are
+  next).  Once half a batch's sends have started, the next batch is asked for and claimed
+  in a task of its own (its rows of this batch's chats go back; the limiter reserves its
+  slots after this batch's), so a claim overlaps the sends instead of coming between two
+  batches, on both databases (on SQLite it takes its turn between the sends' writes): a
+  killed process leaves at most two batches in ``sending``.  On restart (or when its lease expires) those go back to ``pending`` and are
   sent again — the ones that were in flight perhaps a second time (at most the window's
   duplicates per kill: one on a fast link), the others for the first time; never a loss.
 * The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
@@ -77,9 +77,19 @@ class _Step(enum.Enum):
 
 
 @dataclass
+class _Claimed:
+    """A batch claimed: the rows won, in order; when its claim began (monotonic); whether it
+    was claimed ahead, while the last batch was still being sent."""
+
+    ids: list[int]
+    at: float
+    ahead: bool = False
+
+
+@dataclass
 class _Pass:
-    """One :meth:`Dispatcher.run`: its limits, its figures, and the sends under way (each
-    with its chat)."""
+    """One :meth:`Dispatcher.run`: its limits, its figures, the sends under way (each with
+    its chat), and the next batch's claim when it is made ahead."""
 
     stats: DispatchStats
     interrupt: asyncio.Event | None
@@ -88,6 +98,7 @@ class _Pass:
     deadline: float | None
     max_messages: int | None
     flying: dict[asyncio.Task[None], int] = field(default_factory=dict)
+    ahead: asyncio.Task[_Claimed | None] | None = None
     done: Callable[[], bool] = lambda: False
 
 
@@ -134,13 +145,15 @@ class Dispatcher(Claims, RowDelivery):
         self._marking = None
 
     # -- claiming: recover, release, claim, claim_batch, release_unsent (bot.services.claims)
-    async def candidates(self, now: datetime) -> list[int]:
+    async def candidates(self, now: datetime, limit: int | None = None) -> list[int]:
+        """The due rows to claim next, interactive first (at most ``DISPATCH_BATCH``)."""
+        limit = min(limit or self.ctx.settings.dispatch_batch, self.ctx.settings.dispatch_batch)
         async with self.ctx.db.transaction() as s:
             rows = await s.scalars(
                 select(Outbox.id)
                 .where(Outbox.status == OutboxStatus.PENDING.value, Outbox.next_attempt_at <= now)
                 .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
-                .limit(self.ctx.settings.dispatch_batch)
+                .limit(limit)
             )
             return list(rows)
 
@@ -176,28 +189,32 @@ class Dispatcher(Claims, RowDelivery):
         try:
             await self._rounds(p)
         except asyncio.CancelledError:  # a stop that could not wait: the sends go with it
-            for task in p.flying:
+            for task in [*p.flying, *([p.ahead] if p.ahead else [])]:
                 task.cancel()
             raise
         except Exception:  # a send that went is recorded, never cut off by another's failure
-            await asyncio.gather(*p.flying, return_exceptions=True)
+            # (the rows left claimed go back when the caller recovers: Sender, or the lease)
+            await asyncio.gather(*p.flying, *([p.ahead] if p.ahead else []), return_exceptions=True)
             raise
         await _landed(p.flying)
         return p.stats
 
     async def _rounds(self, p: _Pass) -> None:
-        """Ask for the due rows and send them a batch at a time, each batch claimed while
-        the sends of the last are still in flight (PostgreSQL; see :meth:`_batch`), until
-        none are due (or ``p`` says so)."""
+        """Claim the due rows a batch at a time and send them, each batch claimed while the
+        last one's sends are still going (see :meth:`_batch`), until none are due (or ``p``
+        says so)."""
         clock = self.ctx.clock
         size = self.claim_batch_size()
         while True:
-            if p.stopping is not None and p.stopping():
+            if p.ahead is not None:
+                got = await self._take_ahead(p)
+            elif (p.stopping is not None and p.stopping()) or not await self._wait_out_pause(
+                p.done
+            ):
                 return
-            if p.interrupt is not None:
-                p.interrupt.clear()
-            ids = await self.candidates(clock.now())
-            if not ids:
+            else:
+                got = await self._claim_next(p, size, set(p.flying.values()))
+            if got is None:  # nothing due
                 await _landed(p.flying)  # their outcomes may reschedule rows
                 wait = await self._deferred_wait() if p.wait_deferred else None
                 if wait is None or p.done():
@@ -206,15 +223,42 @@ class Dispatcher(Claims, RowDelivery):
                     wait = min(wait, max(p.deadline - clock.monotonic(), 0.0))
                 await clock.sleep(wait)
                 continue
-            limit = self.ctx.settings.dispatch_batch
-            if len(ids) == limit > size:  # more are due: full batches, the rest asked again
-                ids = ids[: limit - limit % size]
-            for start in range(0, len(ids), size):
-                step = await self._batch(ids[start : start + size], p)
-                if step is _Step.RETURN:
-                    return
-                if step is _Step.ASK_AGAIN:
-                    break
+            if await self._batch(got, p, size) is _Step.RETURN:
+                return
+
+    async def _claim_next(self, p: _Pass, size: int, busy: set[int]) -> _Claimed | None:
+        """Ask for the next ``size`` due rows, interactive first, and claim them (None: none
+        are due).  ``busy``: the chats of the sends under way and to come, whose rows go
+        back."""
+        clock, stats = self.ctx.clock, p.stats
+        if p.interrupt is not None:  # what an interrupt asks for, this asking answers
+            p.interrupt.clear()
+        ids = await self.candidates(clock.now(), size)
+        if not ids:
+            return None
+        at, before = clock.monotonic(), self.put_back
+        claimed = await self.claim_batch(ids, clock.now(), busy)
+        stats.waited += self.put_back - before
+        stats.lost_claims += len(ids) - len(claimed) - (self.put_back - before)
+        return _Claimed(claimed, at)
+
+    async def _take_ahead(self, p: _Pass) -> _Claimed | None:
+        """The batch claimed ahead (see :meth:`_batch`), once its claim has ended."""
+        task, p.ahead = p.ahead, None
+        assert task is not None
+        got = await task
+        if got is not None:
+            got.ahead = True
+        return got
+
+    async def _give_back(self, p: _Pass, unsent: list[int]) -> None:
+        """An interrupt, a pause, a stop: the sends under way are finished, and the batch's
+        unsent rows, and the next batch's if it was claimed ahead, go back."""
+        await _landed(p.flying)
+        if p.ahead is not None:
+            got = await self._take_ahead(p)
+            unsent = unsent + (got.ids if got is not None else [])
+        await self.release_unsent(unsent)
 
     async def _deferred_wait(self) -> float | None:
         """With nothing due: how long to sleep before asking again, while rows this run put
@@ -243,28 +287,17 @@ class Dispatcher(Claims, RowDelivery):
         at_cap = math.ceil(settings.rate_global_per_second * BATCH_SECONDS)
         return max(CLAIM_BATCH, min(MAX_CLAIM_BATCH, at_cap))
 
-    async def _batch(self, ids: list[int], p: _Pass) -> _Step:
-        """Claim ``ids`` at once (the rows of chats with a send in flight go back) and start
-        the sends of the rows won, at most :meth:`window` in flight, this batch's and the
-        last's together (PostgreSQL); returns once the last has started.  Before each send
-        starts: a stop or the budget spent, a wake-up for an interactive row, a 429's pause
-        (never wait one out holding claims), or a claim half the lease old gives the unsent
-        rows back (the sends in flight are finished first)."""
-        clock, stats = self.ctx.clock, p.stats
-        if p.done():
-            return _Step.RETURN
-        if p.interrupt is not None and p.interrupt.is_set():
-            return _Step.ASK_AGAIN
-        if not await self._wait_out_pause(p.done):
-            return _Step.RETURN
-        # on SQLite a process's units of work take turns (Database.transaction): the claim
-        # would only hold up the writes of the sends in flight, so it waits for them
-        await _landed(p.flying, only_done=self.ctx.db.dialect != "sqlite")
-        claimed_at = clock.monotonic()
-        before = self.put_back
-        claimed = await self.claim_batch(ids, clock.now(), set(p.flying.values()))
-        stats.waited += self.put_back - before
-        stats.lost_claims += len(ids) - len(claimed) - (self.put_back - before)
+    async def _batch(self, got: _Claimed, p: _Pass, size: int) -> _Step:
+        """Start the sends of a claimed batch, at most :meth:`window` in flight (this batch's
+        and the last's together); returns once the last has started.  Once half of them have
+        started, the next batch is asked for and claimed in a task of its own (its rows of
+        this batch's chats go back; the limiter reserves its slots after this batch's), so
+        its claim overlaps these sends instead of coming between two batches.  Before each
+        send starts: a stop or the budget spent, a wake-up for an interactive row, a 429's
+        pause (never wait one out holding claims), or a claim half the lease old gives the
+        unsent rows back (the sends in flight are finished first)."""
+        clock, stats, claimed = self.ctx.clock, p.stats, got.ids
+        await _landed(p.flying, only_done=True)  # a send's failure is raised here
         if not claimed and p.flying:  # rows of the chats in flight: asked again once one
             await _one_landed(p.flying)  # lands, not at once
         hold = self.ctx.settings.outbox_lease_seconds / 2
@@ -274,21 +307,26 @@ class Dispatcher(Claims, RowDelivery):
             step = _Step.NEXT
             if p.done():
                 step = _Step.RETURN
-            elif n and (
+            elif (n or got.ahead) and (
                 (p.interrupt is not None and p.interrupt.is_set())
                 or self._paused()
-                or clock.monotonic() - claimed_at >= hold
+                or clock.monotonic() - got.at >= hold
             ):
                 step = _Step.ASK_AGAIN
             if step is not _Step.NEXT:
-                await _landed(p.flying)
-                await self.release_unsent(claimed[n:])
+                await self._give_back(p, claimed[n:])
                 return step
             stats.claimed += 1
-            loaded = self._claimed.get(outbox_id)
-            chat = loaded[0].chat_id if loaded is not None and loaded[0] is not None else 0
-            p.flying[asyncio.create_task(self.deliver(outbox_id, stats))] = chat
+            p.flying[asyncio.create_task(self.deliver(outbox_id, stats))] = self._chat_of(outbox_id)
+            if p.ahead is None and len(claimed) - n - 1 == len(claimed) // 2:
+                busy = {*p.flying.values(), *map(self._chat_of, claimed[n + 1 :])}
+                p.ahead = asyncio.create_task(self._claim_next(p, size, busy))
         return _Step.NEXT
+
+    def _chat_of(self, outbox_id: int) -> int:
+        """The chat of a row this worker claimed and has not sent yet (0: not known)."""
+        loaded = self._claimed.get(outbox_id)
+        return loaded[0].chat_id if loaded is not None and loaded[0] is not None else 0
 
     def window(self) -> int:
         """How many sends are in flight at once: as many as the cap needs while each waits

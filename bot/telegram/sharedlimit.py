@@ -172,6 +172,8 @@ class SharedSlots:
         else:
             async with self._db.transaction() as s:
                 got = await self._reserve(s, chat_ids, spacing, given_up, again, deferred)
+        if kept:  # the next send is one of theirs, not this batch's first: it tells
+            self._fresh = False  # nothing of how far ahead a first slot must be
         self._prepared.update(got)
         return deferred
 

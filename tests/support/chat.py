@@ -35,7 +35,7 @@ class Confirmations(Dispatcher):
     """Sends only the people's own confirmations (outbox kind ``confirm``), as the running
     sender does at once after a press's commit; notices wait for the test's tick/deliver."""
 
-    async def candidates(self, now: datetime) -> list[int]:
+    async def candidates(self, now: datetime, limit: int | None = None) -> list[int]:
         async with self.ctx.db.transaction() as s:
             rows = await s.scalars(
                 select(Outbox.id)
@@ -45,6 +45,7 @@ class Confirmations(Dispatcher):
                     Outbox.next_attempt_at <= now,
                 )
                 .order_by(Outbox.id)
+                .limit(limit or self.ctx.settings.dispatch_batch)
             )
             return list(rows)
 
