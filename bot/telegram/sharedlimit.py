@@ -68,7 +68,7 @@ MAX_PACE_SECONDS = 0.08
 #: A batch's slots spread this much wider after a send missed its slot, and drawn this much
 #: closer after a batch that missed none.
 PACE_WIDER = 1.5
-PACE_NARROWER = 0.95
+PACE_NARROWER = 0.8
 #: A chat not free within this of the batch's next slot is left out of the batch.
 DEFER_AFTER_SECONDS = 0.1
 
