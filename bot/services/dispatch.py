@@ -14,9 +14,10 @@
   in a task of its own (its rows of this batch's chats go back; the limiter reserves its
   slots after this batch's), so a claim overlaps the sends instead of coming between two
   batches, on both databases (on SQLite it takes its turn between the sends' writes): a
-  killed process leaves at most two batches in ``sending``.  On restart (or when its lease expires) those go back to ``pending`` and are
-  sent again — the ones that were in flight perhaps a second time (at most the window's
-  duplicates per kill: one on a fast link), the others for the first time; never a loss.
+  killed process leaves at most two batches in ``sending``.  On restart (or when its lease
+  expires) those go back to ``pending`` and are sent again — the ones that were in flight
+  perhaps a second time (at most the window's duplicates per kill: one on a fast link), the
+  others for the first time; never a loss.
 * The channel is a :class:`~bot.services.transport.Transport` (Telegram's is
   :mod:`bot.telegram.transport`, which sends through the rate limiter with ``retries=0``);
   this module knows its outcomes, not its errors.  A ``RetryAfter`` pauses every send

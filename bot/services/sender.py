@@ -132,8 +132,7 @@ class Sender:
         while not self._stopping:
             self.wake.clear()
             try:
-                if self._listen_failed or (self._listener and not self._listener.alive):
-                    await self._listen()
+                await self._listen()  # again, if its connection was lost
                 if self.failures:  # a claim the failure cut short goes back to pending
                     await self.dispatcher.recover()
                 stats = await self.dispatcher.run(
