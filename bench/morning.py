@@ -5,8 +5,10 @@
 
 A fresh national dataset, FY 2570 materialised and every office moved to the busiest
 morning (bench.scene); then the application as ``python -m bot run`` builds it (its
-periodic jobs on PTB's JobQueue, its continuously running sender) starts at 09:00 on a
-clock that runs from there in real time, against the Bot API emulator, with the
+periodic jobs on PTB's JobQueue, its continuously running sender) starts ``--before``
+seconds before 09:00 (4 minutes: the running bot composes the slot's reminders up to
+``REMINDER_COMPOSE_AHEAD_SECONDS``, 5 minutes, ahead and holds them until 09:00; ``--before
+0`` starts it at 09:00, composing while it sends) on a clock that runs from there in real time, against the Bot API emulator, with the
 configured cap raised to ``--cap`` messages a second (the emulator does not enforce
 Telegram's own 30 a second here, so the run takes minutes, not the real 47).  The tick
 composes the morning in its share of each 30 s tick while the sender delivers; the other
@@ -33,7 +35,7 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -89,15 +91,18 @@ async def _done(bench: BenchDatabase, at: datetime) -> tuple[bool, bool]:
 
 
 async def morning(
-    bench: BenchDatabase, at: datetime, cap: int, limit: float, limiter: str
-) -> tuple[int, float]:
-    """Run the bot from 09:00 until the morning is delivered: (messages, lateness)."""
+    bench: BenchDatabase, at: datetime, cap: int, limit: float, limiter: str, before: float
+) -> tuple[int, float, int]:
+    """Run the bot from ``before`` seconds before 09:00 until the morning is delivered:
+    (messages, lateness from 09:00, messages sent before 09:00)."""
     with EmulatorProcess(TOKEN) as emu:
         settings = bench.settings(telegram_api_base_url=emu.base_url)
         # above Telegram's 30, which the settings refuse
         update = {"rate_global_per_second": cap, "rate_limiter": limiter}
         settings = settings.model_copy(update=update)
-        clock, t0 = ShiftedClock(at), time.monotonic()  # 09:00, then real time
+        start = at - timedelta(seconds=before)
+        clock, t0 = ShiftedClock(start), time.monotonic()  # then real time
+        t9 = t0 + before  # 09:00 on that clock
         app = build_application(settings, clock=clock, db=bench.db, with_jobs=True, startup=False)
         assert app.job_queue is not None
         for name in ("reports", "link_check", "materialise"):  # the morning's own work only:
@@ -109,11 +114,11 @@ async def morning(
             await app.start()
             composed = None
             try:
-                while clock.monotonic() - t0 < limit:
+                while clock.monotonic() - t9 < limit:
                     await asyncio.sleep(1.0)
                     claimed, delivered = await _done(bench, at)
                     if claimed and composed is None:
-                        composed = clock.monotonic() - t0
+                        composed = clock.monotonic() - t9  # < 0: before 09:00
                         emit("morning_composed_s", composed)  # every stage claimed, queued
                     if claimed and delivered:
                         break
@@ -121,16 +126,21 @@ async def morning(
                 await sender.stop()
                 await app.stop()
         sent = emu.arrivals()
-    arrived = sorted(at - t0 for at, _ in sent)
+    arrived = sorted(t - t9 for t, _ in sent)
+    early = sum(1 for a in arrived if a < 0)
+    emit("morning_sent_before_0900", early)  # held until their slot: 0
     if arrived:
         emit("morning_arrival_p50_s", arrived[len(arrived) // 2])
         emit("morning_arrival_p99_s", arrived[int(len(arrived) * 0.99)])
-    return len(sent), arrived[-1] if arrived else 0.0
+    return len(sent), arrived[-1] if arrived else 0.0, early
 
 
-async def run_one(backend: Backend, orgs: int, cap: int, limit: float, limiter: str) -> None:
+async def run_one(
+    backend: Backend, orgs: int, cap: int, limit: float, limiter: str, before: float
+) -> None:
     emit("db", backend)
     emit("rate_limiter", limiter)
+    emit("morning_started_before_0900_s", before)
     bench = await create_database(backend)
     try:
         emit_stats(await generate(bench, orgs))
@@ -139,7 +149,7 @@ async def run_one(backend: Backend, orgs: int, cap: int, limit: float, limiter: 
         busy = busiest_day(ctx, FISCAL_YEAR)
         emit("due_stages", await set_scene(bench, ctx, FISCAL_YEAR, busy.day))
         await analyse(bench)
-        delivered, lateness = await morning(bench, busy.at, cap, limit, limiter)
+        delivered, lateness, early = await morning(bench, busy.at, cap, limit, limiter, before)
         due, pending = await _left(bench, busy.at)
         async with bench.db.transaction() as s:
             n = int(await s.scalar(select(func.count()).select_from(Outbox)) or 0)
@@ -158,7 +168,7 @@ async def run_one(backend: Backend, orgs: int, cap: int, limit: float, limiter: 
     emit("morning_n_over_cap_s", n / cap)
     emit("morning_lateness_s", lateness)
     emit("morning_left_undelivered", pending + due)
-    ok = pending == due == 0 and lateness <= n / cap + SLACK_SECONDS
+    ok = pending == due == early == 0 and lateness <= n / cap + SLACK_SECONDS
     emit(f"target_{backend}_lateness_le_n_over_cap_plus_60s", verdict(ok, orgs))
 
 
@@ -168,6 +178,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--orgs", type=int, default=NATIONAL_ORGS)
     parser.add_argument("--cap", type=int, default=500)
     parser.add_argument("--limit", type=float, default=1800.0, help="give up after (seconds)")
+    parser.add_argument(
+        "--before",
+        type=float,
+        default=240.0,
+        help="start the bot this many seconds before 09:00 (0: at 09:00)",
+    )
     parser.add_argument(
         "--rate-limiter",
         choices=("database", "memory"),
@@ -180,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     async def run() -> None:
         for b in backends:
-            await run_one(b, args.orgs, args.cap, args.limit, args.rate_limiter)
+            await run_one(b, args.orgs, args.cap, args.limit, args.rate_limiter, args.before)
 
     asyncio.run(run())
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     rate_private_per_second: int = Field(default=1, ge=1, le=1)
     rate_group_per_minute: int = Field(default=20, ge=1, le=20)
     tick_seconds: int = Field(default=30, ge=1, le=60)
+    # the tick composes the reminders of the slots this far ahead, each held until its slot
+    # (09:00): the morning's messages wait in the outbox and only their sending is left
+    reminder_compose_ahead_seconds: int = Field(default=300, ge=0, le=1800)
     dispatch_batch: int = Field(default=50, ge=1, le=1000)
     outbox_lease_seconds: int = Field(default=300, ge=0)
     # a transient failure (network, timeout, 5xx) is retried until it goes through, backing

@@ -4,7 +4,7 @@ all the state is in the database, so a restart or an hour of downtime loses noth
 from __future__ import annotations
 
 import logging
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from telegram.ext import Application
@@ -29,7 +29,8 @@ JOB_KWARGS: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_gra
 
 @recorded
 async def tick(context: BotContext) -> None:
-    """Turn due reminder slots into outbox rows (for a part of the tick), drop the waiting
+    """Turn due reminder slots into outbox rows (for a part of the tick; the next few
+    minutes' slots too, held until their time), drop the waiting
     notices whose stage has moved on, then wake the sender (the safety net: each commit that
     queues a message wakes it already).
 
@@ -40,7 +41,12 @@ async def tick(context: BotContext) -> None:
     ctx = context.ctx
     sender = context.application.bot_data.get("sender")
     share = 0.8 if sender is not None and sender.running else 0.3
-    stats = await remind(ctx, ctx.clock.now(), budget_seconds=ctx.settings.tick_seconds * share)
+    stats = await remind(
+        ctx,
+        ctx.clock.now(),
+        budget_seconds=ctx.settings.tick_seconds * share,
+        ahead=timedelta(seconds=ctx.settings.reminder_compose_ahead_seconds),
+    )
     if stats.messages:
         log.info(
             "reminders: %d stages, %d messages, %d escalations",

@@ -78,7 +78,10 @@ async def test_sigkill_mid_wave_loses_nothing(db: Database) -> None:
         got = delivered(emu)
     assert set(got) == {6000 + i for i in range(WAVE)}  # every reminder arrived
     duplicates = sum(n - 1 for n in got.values())
-    assert duplicates <= kills  # at most one duplicate per kill
+    # at most the sends in flight per kill (Dispatcher.window: 1.5 x the 25/s cap x the round
+    # trip and its write; one on an idle machine, up to 3 while other tests load both cores
+    # and a round trip with its write takes up to 80 ms)
+    assert duplicates <= 3 * kills, got
 
 
 @pytest.mark.slow

@@ -131,6 +131,31 @@ def is_civil_hour(now: datetime, policy: SchedulePolicy, tz: ZoneInfo) -> bool:
     return local.weekday() < 5 and policy.work_start <= t < policy.work_end
 
 
+def compose_horizon(
+    now: datetime, ahead: timedelta, policy: SchedulePolicy, tz: ZoneInfo
+) -> datetime | None:
+    """The time the tick composes reminders as of: today's slot (09:00) when it is at most
+    ``ahead`` away, so that its messages are in the outbox before it and only wait for it
+    (composed as of the slot, they are the rows a tick at the slot would write); else
+    ``now``; ``None`` outside civil hours (nothing is composed).
+
+    A message composed ahead is held until the latest slot it covers (:func:`held_until`),
+    so nothing leaves before its slot."""
+    if not is_civil_hour(now, policy, tz):
+        return None
+    slot = slot_instant(now.astimezone(tz).date(), policy, tz)
+    if now < slot <= now + ahead and is_civil_hour(slot, policy, tz):
+        return slot
+    return now
+
+
+def held_until(slots: list[datetime], now: datetime) -> datetime | None:
+    """When a message about stages due at ``slots`` may leave: the latest of them, if that is
+    after ``now`` (composed ahead of its slot); ``None``: at once."""
+    latest = max(slots, default=None)
+    return latest if latest is not None and latest > now else None
+
+
 def is_working_time(now: datetime, cal: WorkCalendar, policy: SchedulePolicy, tz: ZoneInfo) -> bool:
     """Civil hours: a working day, between the office's opening and closing time."""
     local = now.astimezone(tz)

@@ -124,6 +124,7 @@ class Message:
     person_id: int | None = None
     reply_markup: dict[str, Any] | None = None
     items: Sequence[int] | None = None
+    not_before: datetime | None = None  # held until then (a reminder composed ahead of its slot)
 
 
 async def enqueue_many(session: AsyncSession, messages: Sequence[Message], now: datetime) -> int:
@@ -151,7 +152,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Message], now: 
                 "status": pending,
                 "priority": int(priority_of(m.kind)),
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": max(now, m.not_before) if m.not_before else now,
                 "created_at": now,
             }
         )

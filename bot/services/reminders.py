@@ -18,6 +18,12 @@ the number of offices or stages in it:
 After downtime a stage's missed slots are caught up once: the claim moves
 ``next_remind_at`` to the first slot after *now*.  Reminders only leave in civil hours;
 outside them the tick leaves the slots for later.
+
+The running bot composes ``ahead`` of the slots (``REMINDER_COMPOSE_AHEAD_SECONDS``, 5
+minutes): the tick composes as of a horizon a little later than its clock
+(:func:`bot.schedule.reminders.compose_horizon`), and each message of a slot still to come
+is queued held until that slot (``next_attempt_at``), so at 09:00 the morning's
+reminders are already in the outbox and only the sending is left.
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -45,12 +51,12 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.schedule.reminders import is_civil_hour
+from bot.schedule.reminders import compose_horizon, held_until
 from bot.schedule.workdays import NO_CHANGES
 from bot.services.calendars import OfficeCalendar, changes_by_office
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id
-from bot.services.outbox import enqueue_many
+from bot.services.outbox import Message, enqueue_many
 from bot.services.reminder_compose import Claim, Composed, Due, Office, TickCache, compose_office
 from bot.store import repo
 from bot.store.models import Occurrence, Role
@@ -203,22 +209,41 @@ async def _compose(ctx: AppContext, cache: TickCache, batch: Batch, now: datetim
     return out
 
 
+def _held(messages: list[Message], batch: Batch, now: datetime) -> list[Message]:
+    """Each message held until the latest slot of the stages it lists (of its office's, for
+    one that lists none), when that is still to come: composed ahead, it waits for it."""
+    slots = {d.id: d.next_remind_at for ds in batch.dues.values() for d in ds}
+    office = {o: [d.next_remind_at for d in ds] for o, ds in batch.dues.items()}
+    out = []
+    for m in messages:
+        covered = [slots[i] for i in m.items or () if i in slots]
+        hold = held_until(covered or office.get(m.org_id or 0, []), now)
+        out.append(m if hold is None else replace(m, not_before=hold))
+    return out
+
+
 async def _remind_batch(
-    ctx: AppContext, cache: TickCache | None, limit: int, now: datetime, stats: TickStats
+    ctx: AppContext,
+    cache: TickCache | None,
+    limit: int,
+    at: datetime,
+    now: datetime,
+    stats: TickStats,
 ) -> TickCache | None:
-    """Read, compose, claim and enqueue the next batch; None when nothing is due."""
+    """Read, compose (as of ``at``), claim and enqueue the next batch; None when nothing is due."""
     async with ctx.db.transaction() as session:
-        org_ids = await due_offices(session, now, limit)
+        org_ids = await due_offices(session, at, limit)
         if not org_ids:
             return None
         cache = cache or await load_cache(session)
-        batch = await read_batch(session, ctx, cache, org_ids, now)
-    composed = await _compose(ctx, cache, batch, now)
+        batch = await read_batch(session, ctx, cache, org_ids, at)
+    composed = await _compose(ctx, cache, batch, at)
+    held = _held(composed.messages, batch, now) if at > now else composed.messages
     async with ctx.db.transaction() as session:
         t0 = time.perf_counter()
         await claim(session, composed.claims)
         stats.claim_seconds.append(time.perf_counter() - t0)
-        messages = await enqueue_many(session, composed.messages, now)
+        messages = await enqueue_many(session, held, now)
     stats.orgs += len(org_ids)
     stats.stages += composed.stages
     stats.escalations += composed.escalations
@@ -233,12 +258,17 @@ async def remind(
     *,
     max_orgs: int | None = None,
     budget_seconds: float | None = None,
+    ahead: timedelta = timedelta(0),
 ) -> TickStats:
     """Turn due reminder slots into outbox rows, a batch of offices at a time — all of
     them, or as many as ``max_orgs`` / ``budget_seconds`` allow (the rest wait for the
-    next tick, so a national wave does not hold up delivery of the first offices')."""
+    next tick, so a national wave does not hold up delivery of the first offices').
+
+    With ``ahead``, the slots of the next ``ahead`` are composed now too, each message held
+    until its slot (:func:`bot.schedule.reminders.compose_horizon`)."""
     stats = TickStats()
-    if not is_civil_hour(now, ctx.policy, ctx.tz):  # each office's days off: compose_office
+    at = compose_horizon(now, ahead, ctx.policy, ctx.tz)
+    if at is None:  # each office's days off: compose_office
         return stats
     deadline = ctx.clock.monotonic() + budget_seconds if budget_seconds is not None else None
     cache: TickCache | None = None
@@ -247,7 +277,7 @@ async def remind(
             break
         limit = BATCH_OFFICES if max_orgs is None else min(BATCH_OFFICES, max_orgs - stats.orgs)
         try:
-            cache = await _remind_batch(ctx, cache, limit, now, stats)
+            cache = await _remind_batch(ctx, cache, limit, at, now, stats)
         except ClaimConflict:
             stats.conflicts += 1
             if stats.conflicts >= MAX_CONFLICTS:
