@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, select
 
 from bot.services.dispatch import Dispatcher
 from bot.services.materialise import materialise
 from bot.services.reminders import remind
 from bot.store.db import Database
 from bot.store.models import Occurrence, Outbox
+from tests.support.rewind import reminder_state, rewind
 from tests.support.world import World, staff_world
 
 pytestmark = pytest.mark.postgres  # the store is under test
@@ -43,22 +44,6 @@ async def _state(db: Database) -> tuple[list[tuple[Any, ...]], list[tuple[Any, .
         return [tuple(r) for r in outbox], [tuple(r) for r in stages]
 
 
-async def _rewind(db: Database, rows: list[dict[str, Any]]) -> None:
-    """The stages as they were before the tick, and an empty outbox."""
-    async with db.transaction() as s:
-        await s.execute(
-            update(OCC)
-            .where(OCC.c.id == bindparam("b_id"))
-            .values(
-                next_remind_at=bindparam("b_next_remind_at"),
-                last_reminded_at=bindparam("b_last_reminded_at"),
-                escalated_at=bindparam("b_escalated_at"),
-            ),
-            [{f"b_{k}": v for k, v in row.items()} for row in rows],
-        )
-        await s.execute(delete(Outbox))
-
-
 async def _held(w: World) -> list[datetime]:
     async with w.ctx.db.transaction() as s:
         return list(await s.scalars(select(Outbox.next_attempt_at)))
@@ -66,13 +51,11 @@ async def _held(w: World) -> list[datetime]:
 
 async def test_composed_ahead_the_slots_rows_wait_for_it(db: Database) -> None:
     w = await _world(db)
-    cols = (OCC.c.id, OCC.c.next_remind_at, OCC.c.last_reminded_at, OCC.c.escalated_at)
-    async with db.transaction() as s:
-        before = [dict(r._mapping) for r in await s.execute(select(*cols))]
+    before = await reminder_state(db)
     at_slot = await remind(w.ctx, MORNING)  # the reference: composed at 09:00
     assert at_slot.messages >= 2
     expected = await _state(db)
-    await _rewind(db, before)
+    await rewind(db, before)
 
     early = MORNING - timedelta(minutes=4)
     ahead = await remind(w.ctx, early, ahead=AHEAD)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, delete, event, func, select, update
+from sqlalchemy import Table, event, func, select, update
 
 from bot.services import reminders
 from bot.services.materialise import materialise
@@ -17,6 +17,7 @@ from bot.services.org import init_org
 from bot.services.reminders import remind
 from bot.store.db import Database
 from bot.store.models import Occurrence, Outbox
+from tests.support.rewind import reminder_state, rewind
 from tests.support.world import World, staff_world
 
 pytestmark = pytest.mark.postgres  # the store is under test
@@ -57,9 +58,8 @@ async def test_a_batch_of_offices_costs_the_statements_of_one(db: Database) -> N
     await _offices(w, 2)  # nobody works there yet: their stages make no messages
     await materialise(w.ctx, w.clock.now())
     occ = OCC.c
-    cols = (occ.id, occ.next_remind_at, occ.last_reminded_at, occ.escalated_at)
+    before = await reminder_state(db)
     async with db.transaction() as s:
-        before = [dict(r._mapping) for r in await s.execute(select(*cols))]
         await s.execute(  # first the staffed office alone
             update(OCC).where(occ.org_id != w.org.id).values(next_remind_at=None)
         )
@@ -67,18 +67,7 @@ async def test_a_batch_of_offices_costs_the_statements_of_one(db: Database) -> N
     with statements(db) as alone:
         stats = await remind(w.ctx, w.clock.now())
     assert stats.orgs == 1 and stats.batches == 1 and stats.messages >= 1
-    async with db.transaction() as s:  # then the same morning again, for all three
-        await s.execute(
-            update(OCC)
-            .where(occ.id == bindparam("b_id"))
-            .values(
-                next_remind_at=bindparam("b_next_remind_at"),
-                last_reminded_at=bindparam("b_last_reminded_at"),
-                escalated_at=bindparam("b_escalated_at"),
-            ),
-            [{f"b_{k}": v for k, v in row.items()} for row in before],
-        )
-        await s.execute(delete(Outbox))
+    await rewind(db, before)  # then the same morning again, for all three
     with statements(db) as three:
         again = await remind(w.ctx, w.clock.now())
     assert again.orgs == 3 and again.batches == 1 and again.stages > stats.stages
