@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.services.dispatch import CLAIM_BATCH
 from bot.services.outbox import enqueue
 from bot.store.db import Database
 from tests.support.botapi import BotApiEmulator
@@ -78,10 +79,11 @@ async def test_sigkill_mid_wave_loses_nothing(db: Database) -> None:
         got = delivered(emu)
     assert set(got) == {6000 + i for i in range(WAVE)}  # every reminder arrived
     duplicates = sum(n - 1 for n in got.values())
-    # at most the sends in flight per kill (Dispatcher.window: 1.5 x the 25/s cap x the round
-    # trip and its write; one on an idle machine, up to 3 while other tests load both cores
-    # and a round trip with its write takes up to 80 ms)
-    assert duplicates <= 3 * kills, got
+    # at most the sends in flight per kill: a send holds its place in the window until its
+    # "sent" has committed, and Dispatcher.window (1.5 x the 25/s cap x the round trip and its
+    # write) is one on an idle machine, but grows with a loaded machine's round trips, up to
+    # CLAIM_BATCH, its ceiling
+    assert duplicates <= CLAIM_BATCH * kills, got
 
 
 @pytest.mark.slow
