@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.schedule.policy import SchedulePolicy
-from bot.schedule.reminders import compose_horizon, held_until
+from bot.schedule.reminders import compose_horizon, held_until, reminder_of
 
 BKK = ZoneInfo("Asia/Bangkok")
 POLICY = SchedulePolicy()  # civil hours 08:30-16:30, slots at 09:00
@@ -41,3 +41,14 @@ def test_a_message_waits_for_the_latest_slot_it_covers_if_it_is_still_to_come() 
     assert held_until([yesterday, slot], now) == slot  # a caught-up stage goes with it
     assert held_until([yesterday], now) is None  # due already: at once
     assert held_until([], now) is None
+
+
+def test_a_catch_up_before_the_days_slot_is_that_days_reminder_with_its_own_key() -> None:
+    after, key = reminder_of(bkk(16, 8, 30).astimezone(UTC), POLICY, BKK)
+    assert after == bkk(16, 9, 0)  # its stages' next slots come after today's
+    assert key == "2026-12-16T083000"
+    at_slot, slot_key = reminder_of(bkk(16, 9, 0).astimezone(UTC), POLICY, BKK)
+    assert (at_slot, slot_key) == (bkk(16, 9, 0), "2026-12-16")
+    later = bkk(16, 10, 15).astimezone(UTC)  # a catch-up after the slot joins it
+    assert reminder_of(later, POLICY, BKK) == (later, "2026-12-16")
+    assert key != slot_key

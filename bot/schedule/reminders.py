@@ -149,6 +149,20 @@ def compose_horizon(
     return now
 
 
+def reminder_of(now: datetime, policy: SchedulePolicy, tz: ZoneInfo) -> tuple[datetime, str]:
+    """Which day's reminder a message composed at ``now`` is: the instant its stages' next
+    slots are counted after, and its slot's key.  At or after the day's slot, the slot itself
+    (its date).  Before it (a catch-up after downtime, in civil hours before 09:00), the
+    catch-up is that day's reminder: its stages wait for a slot after today's, so nobody is
+    reminded of a stage twice in a day, and its key is its own, so it never takes the key of
+    the slot's message about the day's other stages."""
+    local = now.astimezone(tz)
+    slot = slot_instant(local.date(), policy, tz)
+    if now < slot:
+        return slot, f"{local.date().isoformat()}T{local:%H%M%S}"
+    return now, local.date().isoformat()
+
+
 def held_until(slots: list[datetime], now: datetime) -> datetime | None:
     """When a message about stages due at ``slots`` may leave: the latest of them, if that is
     after ``now`` (composed ahead of its slot); ``None``: at once."""

@@ -16,7 +16,7 @@ from bot.catalogue.schema import Catalogue
 from bot.domain import OccStatus, TaskLine
 from bot.domain.fiscal import fiscal_year
 from bot.fmt import Fmt
-from bot.schedule.reminders import next_slot
+from bot.schedule.reminders import next_slot, reminder_of
 from bot.schedule.workdays import DayChanges
 from bot.services.audience import Recipient, head_audience
 from bot.services.calendars import OfficeCalendar
@@ -112,9 +112,10 @@ def compose_office(
     if not office.cals(fiscal_year(today)).is_working_day(today):
         out.claims = _postponed(ctx, office.cals, dues, now)  # the office's own day off
         return out
+    after, slot = reminder_of(now, ctx.policy, ctx.tz)
     lines = _Lines()
     for d in dues:
-        claim, line = _stage(ctx, cache, office, d, now, today)
+        claim, line = _stage(ctx, cache, office, d, now, after)
         out.claims.append(claim)
         if line is None:
             continue
@@ -122,7 +123,6 @@ def compose_office(
         lines.add(office, d, line)
         if claim.esc is not None and d.escalated_at is None:
             lines.escalate.append((d, line))
-    slot = today.isoformat()
     out.messages += _reminders(ctx, cache, office, lines, today, slot)
     audience = head_audience(
         cache.heads, office.holders, office.roles, ctx.settings.default_language
@@ -159,10 +159,11 @@ class _Lines:
 
 
 def _stage(
-    ctx: AppContext, cache: TickCache, office: Office, d: Due, now: datetime, today: date
+    ctx: AppContext, cache: TickCache, office: Office, d: Due, now: datetime, after: datetime
 ) -> tuple[Claim, TaskLine | None]:
     """One claimed stage: its claim, and its line if it is to be reminded (a stage that is
-    not open, or has no deadline or role, is claimed and left without a next slot)."""
+    not open, or has no deadline or role, is claimed and left without a next slot).  Its
+    next slot is the first after ``after`` (see :func:`~bot.schedule.reminders.reminder_of`)."""
     if d.status != OccStatus.OPEN or d.current_due is None or d.current_role is None:
         keep = Claim(
             d.id,
@@ -185,12 +186,13 @@ def _stage(
         d.covers_key or d.period_key,
         moved_from=d.due_moved_from,
     )
+    today = now.astimezone(ctx.tz).date()
     overdue = cal.between(d.current_due, today) if today > d.current_due else 0
     escalate = d.escalated_at is None and overdue >= ctx.policy.escalate_after
     key = (d.current_due, d.fiscal_year, office.cals.changes)
     at = cache.slots.get(key)
     if at is None:
-        at = cache.slots[key] = next_slot(d.current_due, now, cal, ctx.policy, ctx.tz).at
+        at = cache.slots[key] = next_slot(d.current_due, after, cal, ctx.policy, ctx.tz).at
     claim = Claim(
         d.id,
         d.next_remind_at,

@@ -16,7 +16,9 @@ the number of offices or stages in it:
    remind twice, a crash loses nothing, a stage done meanwhile is not reminded.
 
 After downtime a stage's missed slots are caught up once: the claim moves
-``next_remind_at`` to the first slot after *now*.  Reminders only leave in civil hours;
+``next_remind_at`` to the first slot after *now* (caught up before the day's 09:00, the
+catch-up is that day's reminder: the first slot after today's, and a dedupe key of its own,
+see :func:`bot.schedule.reminders.reminder_of`).  Reminders only leave in civil hours;
 outside them the tick leaves the slots for later.
 
 The running bot composes ``ahead`` of the slots (``REMINDER_COMPOSE_AHEAD_SECONDS``, 5
