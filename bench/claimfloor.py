@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.sql.elements import quoted_name
 
 from bench.common import POSTGRES_URL, BenchDatabase
-from bot.services.reminders import SQLITE_CLAIM
+from bot.services.reminder_claim import SQLITE_CLAIM
 from bot.store.db import _sqlite_file
 from bot.store.models import Base
 from bot.store.sqlite_values import stored_ts

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Column, Date, Integer, MetaData, Table, insert
 
+from bot.services.reminder_claim import prepare_claim
+from bot.services.reminder_compose import Claim
 from bot.store.db import Database
 from bot.store.models.base import UTCDateTime
 from bot.store.sqlite_values import stored_date, stored_ts
@@ -36,3 +38,28 @@ async def test_stored_forms_match_what_the_columns_write(sqlite_db: Database) ->
                                                (stored_ts(at),))  # fmt: skip
             assert found.scalar() == 1
     assert stored_ts(None) is None and stored_date(None) is None
+
+
+def test_a_prepared_claim_holds_each_stages_own_stored_values() -> None:
+    # one instant twice in different zones, a value shared by several stages, and None:
+    # each row must carry its own stage's values in stored form, whatever is shared
+    nine = datetime(2026, 12, 23, 9, 0, tzinfo=BANGKOK)
+    same = nine.astimezone(UTC)
+    later = nine + timedelta(days=1)
+    claims = [
+        Claim(id=1, old=nine, version=3, at=later, last=same, moved=None, esc=None),
+        Claim(id=2, old=same, version=1, at=None, last=nine, moved=date(2026, 12, 1), esc=later),
+        Claim(id=3, old=later, version=7, at=nine, last=None, moved=date(2026, 12, 1), esc=None),
+    ]
+    lite = prepare_claim("sqlite", claims)
+    assert lite.count == 3 and lite.pg_arrays is None
+    assert lite.sqlite_rows == [
+        (stored_ts(c.at), stored_ts(c.last), stored_date(c.moved), stored_ts(c.esc),
+         c.id, stored_ts(c.old), c.version)
+        for c in claims
+    ]  # fmt: skip
+    assert lite.sqlite_rows[0][1] == lite.sqlite_rows[0][5] == "2026-12-23 02:00:00.000000"
+    pg = prepare_claim("postgresql", claims)
+    assert pg.sqlite_rows is None and pg.pg_arrays is not None
+    assert pg.pg_arrays["id"] == [1, 2, 3] and pg.pg_arrays["at"] == [later, None, nine]
+    assert pg.pg_arrays["moved"] == [None, date(2026, 12, 1), date(2026, 12, 1)]

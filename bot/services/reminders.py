@@ -33,25 +33,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import (
-    BigInteger,
-    Date,
-    DateTime,
-    Integer,
-    Table,
-    bindparam,
-    func,
-    select,
-    update,
-)
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.schedule.reminders import compose_horizon, held_until
 from bot.schedule.workdays import NO_CHANGES
@@ -59,10 +46,10 @@ from bot.services.calendars import OfficeCalendar, changes_by_office
 from bot.services.context import AppContext
 from bot.services.org import catalogue_by_id
 from bot.services.outbox import Message, enqueue_many
-from bot.services.reminder_compose import Claim, Composed, Due, Office, TickCache, compose_office
+from bot.services.reminder_claim import ClaimConflict, claim, prepare_claim
+from bot.services.reminder_compose import Composed, Due, Office, TickCache, compose_office
 from bot.store import repo
 from bot.store.models import Occurrence, Role
-from bot.store.sqlite_values import stored_date, stored_ts
 
 #: Offices per batch: the statements' cost is shared by their messages, and SQLite's write
 #: lock is held only for the claim and the insert of a batch (a few milliseconds).
@@ -84,10 +71,6 @@ class TickStats:
     batches: int = 0
     conflicts: int = 0  # batches rolled back because a stage changed after it was read
     claim_seconds: list[float] = field(default_factory=list)  # each batch's claim
-
-
-class ClaimConflict(Exception):
-    """A stage read for the batch changed before its claim: the batch is read again."""
 
 
 async def load_cache(session: AsyncSession) -> TickCache:
@@ -139,65 +122,6 @@ async def read_batch(
     return Batch(offices, dues)
 
 
-async def claim(session: AsyncSession, claims: Sequence[Claim]) -> None:
-    """The conditional claim of every stage read: each row is written only if its
-    ``next_remind_at`` and ``version`` are still those read, and the row count must be
-    all of them (else :class:`ClaimConflict`, and the caller's transaction rolls back)."""
-    if not claims:
-        return
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        taken = await _claim_unnest(session, claims)
-    else:  # SQLite's executemany sums the row counts
-        taken = await _claim_executemany(conn, claims)
-    if taken != len(claims):
-        raise ClaimConflict(f"{len(claims) - taken} of {len(claims)} stages changed")
-
-
-#: the conditional claim of one stage, as the driver runs it (bench/claimfloor.py times the same)
-SQLITE_CLAIM = (
-    "UPDATE occurrence SET next_remind_at = ?, last_reminded_at = ?, due_moved_from = ?, "
-    "escalated_at = ? WHERE id = ? AND next_remind_at = ? AND version = ?"
-)
-
-
-async def _claim_executemany(conn: AsyncConnection, claims: Sequence[Claim]) -> int:
-    """SQLite: the driver's own ``executemany`` of the conditional ``UPDATE``, its values
-    already in the form the columns store (:mod:`bot.store.sqlite_values`): the statement
-    needs no compiling and the rows no bind processing, which were most of the claim's time."""
-    rows = [
-        (stored_ts(c.at), stored_ts(c.last), stored_date(c.moved), stored_ts(c.esc),
-         c.id, stored_ts(c.old), c.version)
-        for c in claims
-    ]  # fmt: skip
-    result = await conn.exec_driver_sql(SQLITE_CLAIM, rows)
-    return int(result.rowcount)
-
-
-async def _claim_unnest(session: AsyncSession, claims: Sequence[Claim]) -> int:
-    """PostgreSQL: one ``UPDATE … FROM unnest(…)`` (asyncpg's executemany has no row count)."""
-    ts = DateTime(timezone=True)
-    types: dict[str, Any] = {"id": BigInteger, "old": ts, "version": Integer, "at": ts,
-                             "last": ts, "moved": Date, "esc": ts}  # fmt: skip
-    arrays = [
-        sql_cast(bindparam(f"a_{k}", [getattr(c, k) for c in claims], ARRAY(t)), ARRAY(t))
-        for k, t in types.items()
-    ]
-    v = func.unnest(*arrays).table_valued(*types).render_derived(name="v")
-    conn = await session.connection()
-    result = await conn.execute(
-        update(OCC)
-        .where(OCC.c.id == v.c.id, OCC.c.next_remind_at == v.c.old, OCC.c.version == v.c.version)
-        .values(
-            next_remind_at=v.c.at,
-            last_reminded_at=v.c.last,
-            due_moved_from=v.c.moved,
-            escalated_at=v.c.esc,
-        )
-    )
-    return int(result.rowcount)
-
-
 async def _compose(ctx: AppContext, cache: TickCache, batch: Batch, now: datetime) -> Composed:
     """Every office of the batch, yielding to the event loop after each."""
     out = Composed()
@@ -241,9 +165,10 @@ async def _remind_batch(
         batch = await read_batch(session, ctx, cache, org_ids, at)
     composed = await _compose(ctx, cache, batch, at)
     held = _held(composed.messages, batch, now) if at > now else composed.messages
+    prepared = prepare_claim(ctx.db.dialect, composed.claims)  # before the write lock
     async with ctx.db.transaction() as session:
         t0 = time.perf_counter()
-        await claim(session, composed.claims)
+        await claim(session, prepared)
         stats.claim_seconds.append(time.perf_counter() - t0)
         messages = await enqueue_many(session, held, now)
     stats.orgs += len(org_ids)
