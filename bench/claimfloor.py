@@ -25,21 +25,13 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.sql.elements import quoted_name
 
 from bench.common import POSTGRES_URL, BenchDatabase
-from bot.services.reminder_claim import SQLITE_CLAIM
+from bot.services.reminder_claim import PG_CLAIM, SQLITE_CLAIM
 from bot.store.db import _sqlite_file
 from bot.store.models import Base
 from bot.store.sqlite_values import stored_ts
 
 OUTBOX_FLOOR = "outbox_floor"
 _CLAIM_COLS = "org_id, id, next_remind_at, version, last_reminded_at, due_moved_from, escalated_at"
-_PG_CLAIM = (
-    "UPDATE occurrence SET next_remind_at = v.at, last_reminded_at = v.last, "
-    "due_moved_from = v.moved, escalated_at = v.esc "
-    "FROM unnest($1::bigint[], $2::timestamptz[], $3::int[], $4::timestamptz[], "
-    "$5::timestamptz[], $6::date[], $7::timestamptz[]) AS v(id, old, version, at, last, moved, esc) "
-    "WHERE occurrence.id = v.id AND occurrence.next_remind_at = v.old "
-    "AND occurrence.version = v.version"
-)
 
 
 def _batches(rows: list[Any], batch: int) -> list[list[Any]]:
@@ -110,7 +102,7 @@ async def claim_floor(bench: BenchDatabase, at: datetime, batch: int) -> list[fl
             t0 = time.perf_counter()
             tr = pg.transaction()
             await tr.start()
-            status = await pg.execute(_PG_CLAIM, ids, olds, versions, olds, lasts, moved, escs)
+            status = await pg.execute(PG_CLAIM, ids, olds, versions, olds, lasts, moved, escs)
             out.append(time.perf_counter() - t0)
             await tr.commit()
             assert int(status.split()[-1]) == len(chunk), (status, len(chunk))

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Column, Date, Integer, MetaData, Table, insert
 
-from bot.services.reminder_claim import prepare_claim
+from bot.services.reminder_claim import PG_COLUMNS, prepare_claim
 from bot.services.reminder_compose import Claim
 from bot.store.db import Database
 from bot.store.models.base import UTCDateTime
@@ -61,5 +61,6 @@ def test_a_prepared_claim_holds_each_stages_own_stored_values() -> None:
     assert lite.sqlite_rows[0][1] == lite.sqlite_rows[0][5] == "2026-12-23 02:00:00.000000"
     pg = prepare_claim("postgresql", claims)
     assert pg.sqlite_rows is None and pg.pg_arrays is not None
-    assert pg.pg_arrays["id"] == [1, 2, 3] and pg.pg_arrays["at"] == [later, None, nine]
-    assert pg.pg_arrays["moved"] == [None, date(2026, 12, 1), date(2026, 12, 1)]
+    arrays = dict(zip(PG_COLUMNS, pg.pg_arrays, strict=True))
+    assert arrays["id"] == [1, 2, 3] and arrays["at"] == [later, None, nine]
+    assert arrays["moved"] == [None, date(2026, 12, 1), date(2026, 12, 1)]

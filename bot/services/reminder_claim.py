@@ -13,18 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, Table, bindparam, func, update
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.reminder_compose import Claim
-from bot.store.models import Occurrence
 from bot.store.sqlite_values import stored_date, stored_ts
-
-OCC = cast(Table, Occurrence.__table__)
 
 #: the conditional claim of one stage, as the driver runs it (bench/claimfloor.py times the same)
 SQLITE_CLAIM = (
@@ -32,10 +26,17 @@ SQLITE_CLAIM = (
     "escalated_at = ? WHERE id = ? AND next_remind_at = ? AND version = ?"
 )
 
-_TS = DateTime(timezone=True)
-#: the columns of ``UPDATE … FROM unnest(…)`` on PostgreSQL, and their types
-_PG_TYPES: dict[str, Any] = {"id": BigInteger, "old": _TS, "version": Integer, "at": _TS,
-                             "last": _TS, "moved": Date, "esc": _TS}  # fmt: skip
+#: the same on PostgreSQL, every stage of the batch at once (asyncpg's executemany has no
+#: row count): one array a column, in :data:`PG_COLUMNS`' order
+PG_CLAIM = (
+    "UPDATE occurrence SET next_remind_at = v.at, last_reminded_at = v.last, "
+    "due_moved_from = v.moved, escalated_at = v.esc "
+    "FROM unnest($1::bigint[], $2::timestamptz[], $3::int[], $4::timestamptz[], "
+    "$5::timestamptz[], $6::date[], $7::timestamptz[]) AS v(id, old, version, at, last, moved, esc) "
+    "WHERE occurrence.id = v.id AND occurrence.next_remind_at = v.old "
+    "AND occurrence.version = v.version"
+)
+PG_COLUMNS = ("id", "old", "version", "at", "last", "moved", "esc")
 
 
 class ClaimConflict(Exception):
@@ -48,7 +49,7 @@ class PreparedClaim:
 
     count: int
     sqlite_rows: list[tuple[Any, ...]] | None = None  # SQLite: the driver's executemany rows
-    pg_arrays: dict[str, list[Any]] | None = None  # PostgreSQL: one array per column
+    pg_arrays: tuple[list[Any], ...] | None = None  # PostgreSQL: one array a column
 
 
 def _memo(fn: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
@@ -69,7 +70,7 @@ def _memo(fn: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
 def prepare_claim(dialect: str, claims: Sequence[Claim]) -> PreparedClaim:
     """The values of the claim of ``claims`` for ``dialect`` (no database needed)."""
     if dialect == "postgresql":
-        arrays = {k: [getattr(c, k) for c in claims] for k in _PG_TYPES}
+        arrays = tuple([getattr(c, k) for c in claims] for k in PG_COLUMNS)
         return PreparedClaim(len(claims), pg_arrays=arrays)
     # SQLite compares stored text: each value exactly as its column stores it
     # (bot.store.sqlite_values), so the driver needs no compiling and no bind processing
@@ -85,30 +86,12 @@ async def claim(session: AsyncSession, prepared: PreparedClaim) -> None:
     every stage was taken."""
     if not prepared.count:
         return
+    # both are given to the driver as they are: no compiling, no bind processing
     conn = await session.connection()
     if prepared.pg_arrays is not None:
-        taken = await _claim_unnest(conn, prepared.pg_arrays)
+        result = await conn.exec_driver_sql(PG_CLAIM, prepared.pg_arrays)
     else:  # SQLite's executemany sums the row counts
         result = await conn.exec_driver_sql(SQLITE_CLAIM, prepared.sqlite_rows or [])
-        taken = int(result.rowcount)
+    taken = int(result.rowcount)
     if taken != prepared.count:
         raise ClaimConflict(f"{prepared.count - taken} of {prepared.count} stages changed")
-
-
-async def _claim_unnest(conn: AsyncConnection, values: dict[str, list[Any]]) -> int:
-    """PostgreSQL: one ``UPDATE … FROM unnest(…)`` (asyncpg's executemany has no row count)."""
-    arrays = [
-        sql_cast(bindparam(f"a_{k}", values[k], ARRAY(t)), ARRAY(t)) for k, t in _PG_TYPES.items()
-    ]
-    v = func.unnest(*arrays).table_valued(*_PG_TYPES).render_derived(name="v")
-    result = await conn.execute(
-        update(OCC)
-        .where(OCC.c.id == v.c.id, OCC.c.next_remind_at == v.c.old, OCC.c.version == v.c.version)
-        .values(
-            next_remind_at=v.c.at,
-            last_reminded_at=v.c.last,
-            due_moved_from=v.c.moved,
-            escalated_at=v.c.esc,
-        )
-    )
-    return int(result.rowcount)
