@@ -223,3 +223,65 @@ async def test_the_tick_drops_a_notice_whose_stage_moved_some_other_way(
     [request] = await rows(db, CHIEF)
     assert (request.status, request.last_error) == ("cancelled", "stage moved on: O10 is done")
     assert emulator.sent_messages(CHIEF) == []
+
+
+async def _remind_at_slot(w: World, codes: list[str]) -> list[int]:
+    """Those items of FY 2570 open at ``prepare``, overdue (reminded daily), due at Friday's
+    09:00 slot, and nothing else; the clock at 08:56, when the running bot composes it."""
+    ids = [await only_o10(w, "prepare", due=date(2026, 11, 25))]
+    async with w.ctx.db.transaction() as s:
+        for code in codes[1:]:
+            occ = await s.scalar(
+                select(Occurrence).where(Occurrence.code == code, Occurrence.period_key == "2570")
+            )
+            assert occ is not None
+            occ.stage, occ.status, occ.current_role = "prepare", "open", occ.role_for("prepare")
+            occ.current_due, occ.escalated_at = date(2026, 11, 25), w.clock.now()
+            ids.append(occ.id)
+        await s.execute(update(Occurrence).where(Occurrence.id.in_(ids))
+                        .values(next_remind_at=FRIDAY_SLOT))  # fmt: skip
+    w.clock.set(FRIDAY_SLOT.replace(minute=56, hour=1))
+    return ids
+
+
+async def test_a_reminder_held_for_9_00_is_dropped_when_its_stage_is_done_before(
+    db: Database, emulator: BotApiEmulator
+) -> None:
+    """Composed at 08:56 and held until 09:00; the analyst does the stage at 08:58 from an
+    earlier message.  At 09:00 nothing asks for it: the reminder is cancelled, saying why."""
+    w = await chat_world(db)
+    [occ_id] = await _remind_at_slot(w, ["O10"])
+    async with running_app(w, emulator, jobs=True) as app:
+        await tick(app)  # composes ahead, held until the slot
+        [held] = await rows(db, ANALYST)
+        assert (held.kind, held.items, held.status) == ("reminder", [occ_id], "pending")
+        assert held.next_attempt_at == FRIDAY_SLOT
+        w.clock.advance(120)
+        await press(w, "analyst", "done", occ_id, "prepare")
+        [held] = await rows(db, ANALYST)
+        assert held.status == "cancelled" and held.last_error is not None
+        assert held.last_error.startswith("stage moved on: O10 is at collect since ")
+        await ride(w, app, FRIDAY_SLOT.replace(minute=10))
+    assert emulator.sent_messages(ANALYST) == []
+    [request] = emulator.sent_messages(CHIEF)  # the review request goes as before
+    assert "O10" in str(request.params.get("text"))
+
+
+async def test_a_held_reminder_listing_a_stage_still_open_goes_at_9_00(
+    db: Database, emulator: BotApiEmulator
+) -> None:
+    w = await chat_world(db)
+    o10, o12 = await _remind_at_slot(w, ["O10", "O12"])
+    async with running_app(w, emulator, jobs=True) as app:
+        await tick(app)
+        [held] = await rows(db, ANALYST)
+        assert sorted(held.items or []) == sorted([o10, o12])
+        w.clock.advance(120)
+        await press(w, "analyst", "done", o10, "prepare")
+        [held] = await rows(db, ANALYST)
+        assert (held.status, held.last_error) == ("pending", None)
+        await ride(w, app, FRIDAY_SLOT.replace(minute=10))
+    [got] = emulator.sent_messages(ANALYST)
+    [row] = await rows(db, ANALYST)
+    assert (row.status, row.telegram_message_id) == ("sent", got.result["message_id"])
+    assert "O12" in str(got.params.get("text"))

@@ -42,7 +42,7 @@ from bot.services.handoff import notify_next, own_follow_up
 from bot.services.links import keep_checking
 from bot.services.outcome import Outcome
 from bot.services.prompts import set_prompt
-from bot.services.supersede import drop_moved_on
+from bot.services.supersede import drop_moved_on, drop_stale_reminders
 from bot.store.models import Occurrence, Person, StageEvent
 from bot.textfit import clip
 
@@ -207,8 +207,10 @@ class Chain:
         )
         await self.s.flush()
         await self.s.refresh(occ)
-        # a notice still waiting about the stage it left (a review request, say) is pointless
+        # a notice still waiting about the stage it left (a review request, say) is pointless,
+        # and so is a reminder (composed ahead of 09:00, say) that asks only for what moved on
         await drop_moved_on(self.s, org_id=occ.org_id, occurrence_id=occ.id)
+        await drop_stale_reminders(self.s, org_id=occ.org_id, occurrence_id=occ.id)
         return True
 
     async def _moved_values(

@@ -14,6 +14,13 @@ dropped — each one ``cancelled`` with its reason in ``last_error``:
   ``stage_started_at`` is later than the notice's ``created_at``).  Checked by the chain when
   it moves an occurrence (:func:`drop_moved_on`, same transaction) and by every tick before
   it wakes the sender (anything moved some other way).
+* **A reminder whose every stage has moved on** since it was made (each occurrence it lists
+  closed, or left the stage after the reminder was made): the morning's reminders are
+  composed a few minutes ahead and held until 09:00, and one whose person did it all in
+  between (or while Telegram was away) asks for what is done.  Checked by the chain when it
+  moves an occurrence (:func:`drop_stale_reminders`, same transaction; the office's waiting
+  reminders only, through ``ix_outbox_office_kind``).  A reminder listing one stage still
+  open goes as it was made.
 
 Rows being sent (``sending``) are never touched: the conditional ``UPDATE … WHERE
 status='pending'`` loses to a claim, and the message goes out as it would have.
@@ -145,6 +152,37 @@ async def drop_moved_on(
             dropped.append(r.id)
     if dropped:
         log.info("outbox: %d notices dropped, their stage moved on", len(dropped))
+    return dropped
+
+
+async def drop_stale_reminders(
+    session: AsyncSession, *, org_id: int | None, occurrence_id: int
+) -> list[int]:
+    """``occurrence_id`` just moved: cancel the office's waiting reminders that list it and
+    whose every listed stage has moved on since they were made.  Returns the ids cancelled."""
+    office = Outbox.org_id.is_(None) if org_id is None else Outbox.org_id == org_id
+    waiting = [
+        r
+        for r in await session.execute(
+            select(Outbox.id, Outbox.items, Outbox.created_at).where(
+                office, Outbox.kind == REMINDER, Outbox.status == OutboxStatus.PENDING.value
+            )
+        )
+        if occurrence_id in (r.items or ())
+    ]
+    if not waiting:
+        return []
+    ids = {int(i) for r in waiting for i in r.items}
+    occs = {
+        o.id: o for o in await session.scalars(select(Occurrence).where(Occurrence.id.in_(ids)))
+    }
+    dropped = []
+    for r in waiting:
+        whys = [_moved_on(occs.get(int(i)), r.created_at) for i in r.items]
+        if all(whys) and await _cancel(session, r.id, "; ".join(w for w in whys if w)):
+            dropped.append(r.id)
+    if dropped:
+        log.info("outbox: %d reminders dropped, every stage they list moved on", len(dropped))
     return dropped
 
 
