@@ -139,17 +139,7 @@ async def drop_moved_on(
     rows = [r for r in (await session.execute(query)).all() if r.items]
     if occurrence_id is not None:
         rows = [r for r in rows if r.items[0] == occurrence_id]
-    if not rows:
-        return []
-    ids = {int(r.items[0]) for r in rows}
-    occs = {
-        o.id: o for o in await session.scalars(select(Occurrence).where(Occurrence.id.in_(ids)))
-    }
-    dropped = []
-    for r in rows:
-        why = _moved_on(occs.get(int(r.items[0])), r.created_at)
-        if why is not None and await _cancel(session, r.id, why):
-            dropped.append(r.id)
+    dropped = await _cancel_moved_on(session, [(r.id, r.created_at, r.items[:1]) for r in rows])
     if dropped:
         log.info("outbox: %d notices dropped, their stage moved on", len(dropped))
     return dropped
@@ -170,19 +160,29 @@ async def drop_stale_reminders(
         )
         if occurrence_id in (r.items or ())
     ]
-    if not waiting:
+    dropped = await _cancel_moved_on(session, [(r.id, r.created_at, r.items) for r in waiting])
+    if dropped:
+        log.info("outbox: %d reminders dropped, every stage they list moved on", len(dropped))
+    return dropped
+
+
+async def _cancel_moved_on(
+    session: AsyncSession, rows: list[tuple[int, datetime, list[int]]]
+) -> list[int]:
+    """Cancel each waiting row (id, made at, the occurrences it is about) whose every
+    occurrence has moved on since it was made, saying why.  Returns the ids cancelled."""
+    ids = {int(i) for _, _, items in rows for i in items}
+    if not ids:
         return []
-    ids = {int(i) for r in waiting for i in r.items}
     occs = {
         o.id: o for o in await session.scalars(select(Occurrence).where(Occurrence.id.in_(ids)))
     }
     dropped = []
-    for r in waiting:
-        whys = [_moved_on(occs.get(int(i)), r.created_at) for i in r.items]
-        if all(whys) and await _cancel(session, r.id, "; ".join(w for w in whys if w)):
-            dropped.append(r.id)
-    if dropped:
-        log.info("outbox: %d reminders dropped, every stage they list moved on", len(dropped))
+    for outbox_id, made_at, items in rows:
+        reasons = [w for i in items if (w := _moved_on(occs.get(int(i)), made_at)) is not None]
+        every = bool(reasons) and len(reasons) == len(items)
+        if every and await _cancel(session, outbox_id, "; ".join(reasons)):
+            dropped.append(outbox_id)
     return dropped
 
 
